@@ -1,0 +1,434 @@
+"""The embedded keyword store: BM25 over tantivy, partitioned by namespace, with exact metadata filters.
+
+One tantivy index holds every namespace. Each document has a unique key per ``(namespace, id)`` (so an
+upsert deletes the old version in the same commit and a delete is exact), its namespace as a raw term,
+the text analysed for BM25, the metadata *facts* filters match on (:mod:`.tantivy_filters`) and one
+stored JSON payload that gives id, text and metadata back exactly as written.
+
+Queries are plain text: they are analysed with the same analyzer as the documents and turned into term
+queries directly, so quotes, colons, brackets and ``AND``/``OR`` are just words and never a syntax error.
+BM25 statistics (document frequencies, average length) are index-wide, shared by all namespaces.
+
+Writes go through one writer under a lock and commit per batch; the reader is reloaded right after each
+commit, so a search sees a batch entirely or not at all and always sees the caller's own finished writes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from vectorrouter.backends.tantivy_filters import FACTS_FIELD, facts, plan_to_query, translate_filter
+from vectorrouter.errors import (
+    BackendError,
+    BackendUnavailable,
+    ConfigurationError,
+    InvalidRecord,
+    VectorRouterError,
+)
+from vectorrouter.filters import Filter
+from vectorrouter.types import Hit, Record
+
+__all__ = ["Analysis", "TantivyBackend", "from_config", "map_tantivy_error"]
+
+KEY_FIELD = "_vr_key"
+NS_FIELD = "_vr_ns"
+TEXT_FIELD = "text"
+PAYLOAD_FIELD = "_vr_doc"
+
+_LANGUAGES = (
+    "arabic", "danish", "dutch", "english", "finnish", "french", "german", "greek", "hungarian",
+    "italian", "norwegian", "portuguese", "romanian", "russian", "spanish", "swedish", "tamil", "turkish",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """How text is analysed: split on non-alphanumerics, drop tokens over 40 bytes, lowercase, then
+    optionally remove stop words and stem, both for ``language``.
+
+    The analyzer's name is part of the index schema, so reopening an index with other settings fails
+    loudly instead of silently mixing two analyses.
+
+    >>> Analysis().build().analyze("The Documents are RUNNING")
+    ['document', 'run']
+    """
+
+    language: str | None = "english"
+    stopwords: bool = True
+
+    def __post_init__(self) -> None:
+        if self.language is not None and self.language not in _LANGUAGES:
+            raise ConfigurationError(
+                f"unsupported language {self.language!r}",
+                field="keyword_store.options.language",
+                fix=f"use one of {', '.join(_LANGUAGES)}, or 'none' to disable stemming and stop words",
+            )
+
+    @property
+    def tokenizer_name(self) -> str:
+        stop = "stop" if self.stopwords and self.language else "nostop"
+        return f"vr_{self.language or 'plain'}_{stop}"
+
+    def build(self) -> tantivy.TextAnalyzer:
+        b = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        b = b.filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
+        if self.language is not None:
+            if self.stopwords:
+                b = b.filter(tantivy.Filter.stopword(self.language))
+            b = b.filter(tantivy.Filter.stemmer(self.language))
+        return b.build()
+
+
+def _schema(analysis: Analysis) -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field(KEY_FIELD, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(NS_FIELD, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(FACTS_FIELD, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(TEXT_FIELD, tokenizer_name=analysis.tokenizer_name, index_option="freq")
+    sb.add_bytes_field(PAYLOAD_FIELD, stored=True)
+    return sb.build()
+
+
+def _key(namespace: str, record_id: str) -> str:
+    return f"{len(namespace)}:{namespace}{record_id}"
+
+
+def _is_panic(exc: BaseException) -> bool:
+    # a Rust panic surfaces as pyo3's PanicException, a BaseException that cannot be imported by name
+    return type(exc).__name__ == "PanicException"
+
+
+def map_tantivy_error(exc: BaseException, *, path: Path | None = None) -> VectorRouterError:
+    """The one place tantivy's exceptions become :mod:`vectorrouter.errors` (tantivy raises mostly
+    ``ValueError`` with the engine's message, so the message decides)."""
+    if isinstance(exc, VectorRouterError):
+        return exc
+    where = f"the keyword index at {path}" if path else "the in-memory keyword index"
+    msg = str(exc)
+    if "LockBusy" in msg or "index lock" in msg:
+        return BackendUnavailable(
+            f"another writer holds the lock on {where}; only one process may write to it at a time",
+            backend="tantivy",
+        )
+    if "schema does not match" in msg:
+        return ConfigurationError(
+            f"{where} was created with a different layout or analyzer ({msg})",
+            field="keyword_store.options",
+            fix="open it with the options it was created with, or delete the folder and re-ingest",
+        )
+    if "IndexWriter was consumed" in msg:
+        return BackendUnavailable(f"{where} is closed", backend="tantivy")
+    if isinstance(exc, UnicodeEncodeError):
+        return InvalidRecord(f"text or metadata is not encodable as UTF-8 ({msg})")
+    if isinstance(exc, OSError) or "IoError" in msg or "Io(" in msg or "No such file" in msg:
+        return BackendUnavailable(f"{where} cannot be read or written: {msg}", backend="tantivy")
+    if _is_panic(exc):
+        return BackendError(f"tantivy failed internally: {msg}", backend="tantivy")
+    return BackendError(msg or type(exc).__name__, backend="tantivy")
+
+
+class TantivyBackend:
+    """BM25 keyword search over tantivy, one index partitioned by namespace (in memory when ``path`` is None).
+
+    >>> from vectorrouter.filters import Eq
+    >>> kw = TantivyBackend()
+    >>> kw.upsert("acme:docs:v1", [Record(id="a", text="Tantivy ranks documents with BM25", metadata={"lang": "en"}),
+    ...                            Record(id="b", text="Qdrant stores vectors", metadata={"lang": "fr"})])
+    >>> [h.id for h in kw.search("acme:docs:v1", "ranking documents", k=5)]
+    ['a']
+    >>> kw.count("acme:docs:v1", Eq("lang", "fr"))
+    1
+    >>> kw.close()
+    """
+
+    name = "tantivy"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        analysis: Analysis | None = None,
+        writer_memory_mb: int = 64,
+        writer_threads: int = 1,
+    ) -> None:
+        self.analysis = analysis or Analysis()
+        self._path = Path(path) if path is not None else None
+        self._writer_memory = writer_memory_mb * 1_000_000
+        self._writer_threads = writer_threads
+        self._schema = _schema(self.analysis)
+        self._lock = threading.Lock()
+        self._local = threading.local()  # one analyzer per thread: analysing borrows it mutably
+        self._writer: tantivy.IndexWriter | None = None
+        with self._errors():
+            if self._path is not None:
+                self._path.mkdir(parents=True, exist_ok=True)
+                index = tantivy.Index(self._schema, path=str(self._path), reuse=True)
+            else:
+                index = tantivy.Index(self._schema)
+            index.register_tokenizer(self.analysis.tokenizer_name, self.analysis.build())
+            index.config_reader(reload_policy="manual")  # we reload right after each commit
+        self._index: tantivy.Index | None = index
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except VectorRouterError:
+            raise
+        except BaseException as exc:
+            if isinstance(exc, Exception) or _is_panic(exc):
+                raise map_tantivy_error(exc, path=self._path) from exc
+            raise
+
+    def _open_index(self) -> tantivy.Index:
+        if self._index is None:
+            raise BackendUnavailable("the keyword index is closed", backend=self.name)
+        return self._index
+
+    def _searcher(self) -> tantivy.Searcher:
+        return self._open_index().searcher()
+
+    def _open_writer(self) -> tantivy.IndexWriter:
+        # opened on the first write, so a read-only process never takes the index lock
+        if self._writer is None:
+            self._writer = self._open_index().writer(self._writer_memory, self._writer_threads)
+        return self._writer
+
+    def _analyze(self, text: str) -> list[str]:
+        analyzer = getattr(self._local, "analyzer", None)
+        if analyzer is None:
+            analyzer = self._local.analyzer = self.analysis.build()
+        return analyzer.analyze(text)
+
+    def _term(self, field: str, value: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, field, value, index_option="basic")
+
+    def _scoped(self, searcher: tantivy.Searcher, namespace: str, flt: Filter | None) -> tantivy.Query:
+        """``namespace AND filter``, scoring nothing (a constant 0 leaves BM25 scores untouched)."""
+        parts = [(tantivy.Occur.Must, self._term(NS_FIELD, namespace))]
+        if flt is not None:
+            plan = translate_filter(flt)
+
+            def listed(prefix: str) -> list[str]:
+                # ranges expand over this searcher's own term dictionary, never a newer one
+                return [term for term, _ in searcher.terms_with_prefix(FACTS_FIELD, prefix)]
+
+            parts.append((tantivy.Occur.Must, plan_to_query(plan, self._schema, listed)))
+        return tantivy.Query.const_score_query(tantivy.Query.boolean_query(parts), 0.0)
+
+    @staticmethod
+    def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+        result = searcher.search(query, 1, count=True)
+        return int(result.count)  # type: ignore[attr-defined]  # present at runtime, missing from the stub
+
+    @staticmethod
+    def _record(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Record:
+        blob = searcher.doc(address).get_first(PAYLOAD_FIELD)
+        if blob is None:
+            raise BackendError(
+                "a document has no stored payload; the index is not one of ours", backend="tantivy"
+            )
+        payload = json.loads(blob)
+        return Record(id=payload["id"], text=payload["text"], metadata=payload["metadata"])
+
+    def _document(self, namespace: str, rec: Record) -> tuple[str, tantivy.Document]:
+        """Build one document, validating everything tantivy would otherwise reject halfway through a batch."""
+        payload = {"id": rec.id, "text": rec.text, "metadata": dict(rec.metadata)}
+        try:
+            blob = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRecord(
+                f"record {rec.id!r}: its id, text or metadata holds a lone surrogate, which is not valid UTF-8"
+            ) from None
+        key = _key(namespace, rec.id)
+        doc = tantivy.Document()
+        doc.add_text(KEY_FIELD, key)
+        doc.add_text(NS_FIELD, namespace)
+        for fact in facts(rec.metadata, record_id=rec.id):
+            doc.add_text(FACTS_FIELD, fact)
+        doc.add_text(TEXT_FIELD, rec.text)
+        doc.add_bytes(PAYLOAD_FIELD, blob)
+        return key, doc
+
+    def _commit(self, apply: Callable[[tantivy.IndexWriter], object]) -> None:
+        """Run ``apply(writer)`` and commit, or roll back on any failure. The caller holds the lock."""
+        writer = self._open_writer()
+        try:
+            apply(writer)
+            writer.commit()
+        except BaseException:
+            try:
+                writer.rollback()
+            except Exception:
+                self._writer = None  # a writer that cannot roll back is not reused
+            raise
+        self._open_index().reload()
+
+    # -- writes -----------------------------------------------------------------------------------
+    def upsert(self, namespace: str, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        docs = [self._document(namespace, r) for r in records]
+
+        def apply(writer: tantivy.IndexWriter) -> None:
+            for key, doc in docs:
+                # a delete reaches only documents added before it, so the new version survives
+                writer.delete_documents_by_term(KEY_FIELD, key)
+                writer.add_document(doc)
+
+        with self._lock, self._errors():
+            self._commit(apply)
+
+    def delete(self, namespace: str, ids: Sequence[str]) -> int:
+        keys = list(dict.fromkeys(_key(namespace, i) for i in ids))
+        if not keys:
+            return 0
+
+        def apply(writer: tantivy.IndexWriter) -> None:
+            for key in keys:
+                writer.delete_documents_by_term(KEY_FIELD, key)
+
+        # count and delete under one lock, so both see the same records
+        with self._lock, self._errors():
+            existing = self._count(
+                self._searcher(), tantivy.Query.term_set_query(self._schema, KEY_FIELD, keys)
+            )
+            if existing:
+                self._commit(apply)
+            return existing
+
+    def delete_by_filter(self, namespace: str, filter: Filter | None) -> int:
+        with self._lock, self._errors():
+            searcher = self._searcher()
+            query = self._scoped(searcher, namespace, filter)
+            doomed = self._count(searcher, query)
+            if doomed:
+                self._commit(lambda writer: writer.delete_documents_by_query(query))
+            return doomed
+
+    # -- reads ------------------------------------------------------------------------------------
+    def search(self, namespace: str, query: str, k: int, filter: Filter | None = None) -> list[Hit]:
+        with self._errors():
+            searcher = self._searcher()
+            scope = self._scoped(searcher, namespace, filter)  # translate first: bad filters always raise
+            tokens = Counter(self._analyze(query))
+            limit = min(k, searcher.num_docs)  # tantivy allocates `limit` slots up front
+            if not tokens or limit <= 0:
+                return []
+            text = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, self._boosted(token, n)) for token, n in tokens.items()]
+            )
+            q = tantivy.Query.boolean_query([(tantivy.Occur.Must, text), (tantivy.Occur.Must, scope)])
+            hits = []
+            for score, address in searcher.search(q, limit).hits:
+                rec = self._record(searcher, address)
+                hits.append(Hit(id=rec.id, score=float(score), text=rec.text, metadata=rec.metadata))
+            return hits
+
+    def _boosted(self, token: str, repeats: int) -> tantivy.Query:
+        q = tantivy.Query.term_query(self._schema, TEXT_FIELD, token, index_option="freq")
+        # a word said twice in the query counts twice, as in Lucene's BM25
+        return tantivy.Query.boost_query(q, float(repeats)) if repeats > 1 else q
+
+    def get(self, namespace: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        keys = list(dict.fromkeys(_key(namespace, i) for i in ids))
+        if not keys:
+            return []
+        with self._errors():
+            searcher = self._searcher()
+            query = tantivy.Query.term_set_query(self._schema, KEY_FIELD, keys)
+            found = [self._record(searcher, a) for _, a in searcher.search(query, len(keys)).hits]
+        by_id = {r.id: r for r in found}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def count(self, namespace: str, filter: Filter | None = None) -> int:
+        with self._errors():
+            searcher = self._searcher()
+            return self._count(searcher, self._scoped(searcher, namespace, filter))
+
+    def scroll(
+        self,
+        namespace: str,
+        filter: Filter | None = None,
+        *,
+        batch_size: int = 256,
+        with_vectors: bool = False,
+    ) -> Iterator[list[Record]]:
+        # one searcher snapshot for the whole scroll: later writes neither duplicate nor skip records
+        with self._errors():
+            searcher = self._searcher()
+            query = self._scoped(searcher, namespace, filter)
+            total = self._count(searcher, query)
+            addresses = [a for _, a in searcher.search(query, total).hits] if total else []
+        addresses.sort(key=lambda a: (a.segment_ord, a.doc))
+        for start in range(0, len(addresses), batch_size):
+            with self._errors():
+                yield [self._record(searcher, a) for a in addresses[start : start + batch_size]]
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Wait for background merges and release the index lock. Safe to call twice."""
+        with self._lock:
+            writer, self._writer, self._index = self._writer, None, None
+            if writer is not None:
+                with self._errors():
+                    writer.wait_merging_threads()
+
+
+_OPTIONS = ("language", "stopwords", "writer_memory_mb", "writer_threads")
+
+
+def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend:
+    """Build from ``[keyword_store] kind = "tantivy"``.
+
+    Options: ``language`` (stemming and stop-word language, default ``"english"``; ``"none"`` turns both
+    off), ``stopwords`` (default true), ``writer_memory_mb`` (default 64), ``writer_threads`` (default 1).
+    """
+    for name in options:
+        if name not in _OPTIONS:
+            raise ConfigurationError(
+                f"unknown option {name!r}",
+                field=f"keyword_store.options.{name}",
+                fix=f"the tantivy store takes {', '.join(_OPTIONS)}",
+            )
+    language = options.get("language", "english")
+    stopwords = options.get("stopwords", True)
+    if not isinstance(language, str):
+        raise ConfigurationError(
+            f"must be a string, got {language!r}",
+            field="keyword_store.options.language",
+            fix="e.g. 'english'",
+        )
+    if not isinstance(stopwords, bool):
+        raise ConfigurationError(
+            f"must be true or false, got {stopwords!r}", field="keyword_store.options.stopwords", fix="true"
+        )
+    sizes = {}
+    for name, default, least in (("writer_memory_mb", 64, 15), ("writer_threads", 1, 1)):
+        value = options.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ConfigurationError(
+                f"must be an integer of at least {least}, got {value!r}",
+                field=f"keyword_store.options.{name}",
+                fix=f"e.g. {default}",
+            )
+        sizes[name] = value
+    analysis = Analysis(
+        language=None if language.lower() == "none" else language.lower(), stopwords=stopwords
+    )
+    return TantivyBackend(
+        path,
+        analysis=analysis,
+        writer_memory_mb=sizes["writer_memory_mb"],
+        writer_threads=sizes["writer_threads"],
+    )

@@ -1,0 +1,226 @@
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vectorrouter.backends import make_keyword_backend
+from vectorrouter.backends.tantivy_keyword import Analysis, TantivyBackend, from_config, map_tantivy_error
+from vectorrouter.errors import (
+    BackendError,
+    BackendUnavailable,
+    ConfigurationError,
+    InvalidRecord,
+    is_caller_error,
+)
+from vectorrouter.filters import Exists
+from vectorrouter.testing import KeywordBackendConformance
+from vectorrouter.types import Record
+
+
+class TestTantivyInMemory(KeywordBackendConformance):
+    @pytest.fixture
+    def backend(self) -> Iterator[TantivyBackend]:
+        b = TantivyBackend()
+        yield b
+        b.close()
+
+
+class TestTantivyPersistent(KeywordBackendConformance):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[TantivyBackend]:
+        self.path = tmp_path / "keyword"
+        b = make_keyword_backend("tantivy", self.path)
+        assert isinstance(b, TantivyBackend)
+        yield b
+        b.close()
+
+    def reopen(self, backend: TantivyBackend) -> TantivyBackend:
+        backend.close()
+        return TantivyBackend(self.path)
+
+
+# -- behaviour beyond the shared contract ---------------------------------------------------------
+NS = "acme:docs:v1"
+
+
+@pytest.fixture
+def kw() -> Iterator[TantivyBackend]:
+    b = TantivyBackend()
+    yield b
+    b.close()
+
+
+def _recs(*texts: str, **md: Any) -> list[Record]:
+    return [Record(id=f"d{i}", text=t, metadata=md) for i, t in enumerate(texts)]
+
+
+def test_query_syntax_is_searched_as_words(kw: TantivyBackend) -> None:
+    kw.upsert(NS, _recs("the field value pairs", "unrelated text"))
+    for query in ("field:value", '"field value', "(field) AND value", "+field -value"):
+        assert [h.id for h in kw.search(NS, query, k=5)] == ["d0"], query
+
+
+def test_stopword_only_query_returns_nothing(kw: TantivyBackend) -> None:
+    kw.upsert(NS, _recs("the cat and the hat"))
+    assert kw.search(NS, "the and of a", k=5) == []
+    assert kw.search(NS, "!!! ... ???", k=5) == []
+
+
+def test_a_word_repeated_in_the_query_weighs_more(kw: TantivyBackend) -> None:
+    kw.upsert(NS, _recs("apple", "pear", "apple pear"))
+    once = {h.id: h.score for h in kw.search(NS, "apple pear", k=3)}
+    twice = {h.id: h.score for h in kw.search(NS, "apple apple pear", k=3)}
+    assert twice["d0"] > once["d0"]
+    assert twice["d1"] == pytest.approx(once["d1"])
+
+
+def test_replaced_text_is_no_longer_found(kw: TantivyBackend) -> None:
+    kw.upsert(NS, [Record(id="x", text="alpha")])
+    kw.upsert(NS, [Record(id="x", text="beta")])
+    assert kw.search(NS, "alpha", k=5) == []
+    assert [h.id for h in kw.search(NS, "beta", k=5)] == ["x"]
+
+
+def test_same_id_twice_in_one_batch_keeps_the_last(kw: TantivyBackend) -> None:
+    kw.upsert(NS, [Record(id="x", text="first"), Record(id="x", text="second")])
+    assert [r.text for r in kw.get(NS, ["x"])] == ["second"]
+    assert kw.count(NS) == 1
+
+
+def test_a_batch_with_one_bad_record_writes_nothing(kw: TantivyBackend) -> None:
+    good = Record(id="ok", text="fine")
+    with pytest.raises(InvalidRecord, match="'big'"):
+        kw.upsert(NS, [good, Record(id="bad", text="x", metadata={"big": 2**70})])
+    with pytest.raises(InvalidRecord, match="surrogate"):
+        kw.upsert(NS, [good, Record(id="bad", text="broken \ud800 text")])
+    assert kw.count(NS) == 0
+
+
+def test_huge_k_returns_what_exists(kw: TantivyBackend) -> None:
+    kw.upsert(NS, _recs("word one", "word two"))
+    assert len(kw.search(NS, "word", k=10**12)) == 2
+    assert kw.search(NS, "word", k=0) == []
+
+
+def test_closed_backend_refuses_calls_as_unavailable() -> None:
+    b = TantivyBackend()
+    b.upsert(NS, _recs("word"))
+    b.close()
+    with pytest.raises(BackendUnavailable, match="closed"):
+        b.search(NS, "word", k=1)
+    with pytest.raises(BackendUnavailable, match="closed"):
+        b.upsert(NS, _recs("word"))
+
+
+def test_concurrent_searches_see_each_batch_whole_or_not_at_all(kw: TantivyBackend) -> None:
+    batches, size = 25, 8
+    done = threading.Event()
+    problems: list[BaseException] = []
+    seen_partial: list[tuple[int, int]] = []
+
+    def write(offset: int) -> None:
+        try:
+            for b in range(offset, batches, 2):
+                kw.upsert(NS, [Record(id=f"{b}-{j}", text=f"batch{b} shared") for j in range(size)])
+        except BaseException as exc:
+            problems.append(exc)
+
+    def read() -> None:
+        try:
+            b = 0
+            while not done.is_set():
+                n = len(kw.search(NS, f"batch{b % batches}", k=50))
+                if n not in (0, size):
+                    seen_partial.append((b % batches, n))
+                kw.count(NS, Exists("nothing"))
+                b += 1
+        except BaseException as exc:
+            problems.append(exc)
+
+    writers = [threading.Thread(target=write, args=(i,)) for i in (0, 1)]
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    done.set()
+    for t in readers:
+        t.join()
+    assert problems == []
+    assert seen_partial == []
+    assert kw.count(NS) == batches * size
+
+
+def test_a_second_writer_on_the_same_folder_is_unavailable_but_can_read(tmp_path: Path) -> None:
+    first = TantivyBackend(tmp_path)
+    first.upsert(NS, _recs("word"))
+    second = TantivyBackend(tmp_path)
+    try:
+        assert second.count(NS) == 1
+        with pytest.raises(BackendUnavailable, match="lock"):
+            second.upsert(NS, _recs("other"))
+    finally:
+        second.close()
+        first.close()
+
+
+def test_reopening_with_another_analyzer_is_a_configuration_error(tmp_path: Path) -> None:
+    TantivyBackend(tmp_path).close()
+    with pytest.raises(ConfigurationError, match=r"keyword_store\.options.*different"):
+        TantivyBackend(tmp_path, analysis=Analysis(stopwords=False))
+
+
+def test_a_file_where_the_folder_should_be_is_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "kw").write_text("not an index")
+    with pytest.raises(BackendUnavailable):
+        TantivyBackend(tmp_path / "kw")
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ValueError("Failed to acquire Lockfile: LockBusy."), BackendUnavailable),
+        (ValueError("Schema error: 'An index exists but the schema does not match.'"), ConfigurationError),
+        (RuntimeError("IndexWriter was consumed and no longer in a valid state"), BackendUnavailable),
+        (OSError(28, "No space left on device"), BackendUnavailable),
+        (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), InvalidRecord),
+        (ValueError("something else"), BackendError),
+    ],
+)
+def test_tantivy_errors_map_into_our_tree(exc: Exception, expected: type[Exception]) -> None:
+    mapped = map_tantivy_error(exc, path=Path("/data/kw"))
+    assert type(mapped) is expected
+    # only a wrong request or configuration stops the degradation ladder; engine failures fall through
+    assert is_caller_error(mapped) == (expected in (ConfigurationError, InvalidRecord))
+
+
+def test_our_own_errors_pass_through_the_mapping_unchanged() -> None:
+    err = InvalidRecord("x")
+    assert map_tantivy_error(err) is err
+
+
+def test_options_configure_the_analyzer() -> None:
+    plain = from_config(None, {"language": "none"})
+    try:
+        plain.upsert(NS, _recs("documents"))
+        assert plain.search(NS, "document", k=5) == []
+        assert [h.id for h in plain.search(NS, "DOCUMENTS", k=5)] == ["d0"]
+    finally:
+        plain.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"stemmer": "english"}, "keyword_store.options.stemmer"),
+        ({"language": "klingon"}, "keyword_store.options.language"),
+        ({"stopwords": "yes"}, "keyword_store.options.stopwords"),
+        ({"writer_memory_mb": 1}, "keyword_store.options.writer_memory_mb"),
+        ({"writer_threads": 0}, "keyword_store.options.writer_threads"),
+    ],
+)
+def test_bad_options_name_the_field(options: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigurationError, match=field.replace(".", r"\.")):
+        from_config(None, options)
