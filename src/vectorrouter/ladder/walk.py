@@ -1,0 +1,442 @@
+"""The ladder: an ordered list of steps per namespace, and the walk every search takes down it.
+
+How each mode walks (the same for every namespace; the configured order ranks steps *within* a kind):
+
+``dense``
+    fresh cache → vector steps in order → stale cache → keyword steps (needs query text).
+``keyword``
+    fresh cache → keyword steps in order → stale cache → vector steps (the query text is embedded).
+``hybrid``
+    fresh cache → the dense half walks the vector steps and the keyword half walks the keyword steps, fused by
+    reciprocal rank. When one half has no answer: the stale cached hybrid answer if there is one, else the half
+    that answered on its own.
+
+A step whose breaker is half-open is probed on a background thread while the walk moves on, so no search
+waits on a store that may still be dead (unless nothing else could answer: then the probe is the search).
+
+Every answer but one from the mode's first-choice step(s) is marked ``degraded``; a cached answer past its fresh
+lifetime is also ``stale``. Complete answers (both halves of a hybrid, the requested kind otherwise) are stored
+in the cache; degraded cross-kind or stale answers never are.
+
+Failures are classified once (:func:`vectorrouter.errors.is_caller_error`): a caller error raises at once and the
+walk stops; a :class:`~vectorrouter.errors.BackendError` is recorded as an attempt and the walk moves on;
+anything else is a bug in an adapter and is raised, never hidden behind a fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+from vectorrouter.cache.keys import result_key
+from vectorrouter.embeddings.base import ModelSpec
+from vectorrouter.errors import BackendError, BackendUnavailable, ConfigurationError, RateLimited
+from vectorrouter.ladder.cache_step import CacheStep
+from vectorrouter.ladder.metrics import MetricsRegistry
+from vectorrouter.ladder.query import Answer, LadderExhausted, Query, Walk
+from vectorrouter.ladder.stats import StepHealth
+from vectorrouter.ladder.step import KeywordStep, Outcome, Step, VectorStep, classify
+from vectorrouter.policies.breaker import BreakerState
+from vectorrouter.routing.fusion import rrf
+from vectorrouter.types import Attempt, Hit, Namespace, SearchResult
+
+if TYPE_CHECKING:
+    from vectorrouter.cache.redis_cache import CacheLookup
+
+__all__ = ["Ladder", "LadderExhausted", "Query"]
+
+
+class _Path(NamedTuple):
+    steps: list[Step]
+    vectors: list[VectorStep]
+    keywords: list[KeywordStep]
+    cache: CacheStep | None
+
+
+log = logging.getLogger("vectorrouter.ladder")
+T = TypeVar("T")
+_STATE_VALUE = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class Ladder:
+    """Steps by name, the default order, and per-namespace orders.
+
+    >>> from vectorrouter.backends import NumpyBackend
+    >>> from vectorrouter.ladder import StepPolicy, VectorStep
+    >>> ladder = Ladder([VectorStep("primary", NumpyBackend), VectorStep("secondary", NumpyBackend)])
+    >>> [s.name for s in ladder.route(Namespace.parse("acme:docs:v1"))]
+    ['primary', 'secondary']
+    """
+
+    def __init__(
+        self,
+        steps: Sequence[Step],
+        *,
+        order: Sequence[str] | None = None,
+        namespaces: Mapping[str, Sequence[str]] | None = None,
+        metrics: MetricsRegistry | None = None,
+    ) -> None:
+        self.steps: dict[str, Step] = {}
+        for step in steps:
+            if step.name in self.steps:
+                raise ConfigurationError(
+                    f"two steps are named {step.name!r}",
+                    field="ladder.steps",
+                    fix="give every step its own name",
+                )
+            self.steps[step.name] = step
+        self.order = self._check(order if order is not None else [s.name for s in steps], "ladder.steps")
+        self.namespaces = {
+            name: self._check(seq, f"ladder.namespaces.{name}.steps")
+            for name, seq in (namespaces or {}).items()
+        }
+        self._paths: dict[str, _Path] = {}
+        self.metrics = metrics or MetricsRegistry()
+        self._attempts = self.metrics.counter(
+            "vr_step_attempts_total", "Search attempts per ladder step and outcome"
+        )
+        self._latency = self.metrics.histogram(
+            "vr_step_latency_ms", "Latency of search calls that reached a step"
+        )
+        self._searches = self.metrics.counter(
+            "vr_searches_total", "Searches answered, by mode and serving step"
+        )
+        self._failed = self.metrics.counter("vr_searches_failed_total", "Searches no step could answer")
+        self._search_ms = self.metrics.histogram("vr_search_latency_ms", "End-to-end search latency")
+        self._breaker = self.metrics.gauge(
+            "vr_breaker_state", "Breaker state per step: 0 closed, 1 half-open, 2 open"
+        )
+        self._transitions = self.metrics.counter(
+            "vr_breaker_transitions_total", "Breaker transitions per step"
+        )
+        for step in self.steps.values():
+            self._breaker.set(0, step=step.name)
+            step.on_breaker_change.append(self._breaker_changed)
+
+    def _check(self, seq: Sequence[str], where: str) -> tuple[str, ...]:
+        names = tuple(seq)
+        if not names:
+            raise ConfigurationError("a ladder needs at least one step", field=where, fix="list step names")
+        rank = {"vector": 0, "cache": 1, "keyword": 2}
+        for i, name in enumerate(names):
+            if name not in self.steps:
+                raise ConfigurationError(
+                    f"unknown step {name!r}", field=where, fix=f"use one of: {', '.join(sorted(self.steps))}"
+                )
+            if name in names[:i]:
+                raise ConfigurationError(f"step {name!r} is listed twice", field=where, fix="list it once")
+            if i and rank[self.steps[names[i - 1]].kind] > rank[self.steps[name].kind]:
+                raise ConfigurationError(
+                    f"{name!r} ({self.steps[name].kind}) comes after {names[i - 1]!r} ({self.steps[names[i - 1]].kind})",
+                    field=where,
+                    fix="list vector stores first, then the cache, then keyword stores",
+                )
+        if not any(self.steps[n].kind == "vector" for n in names):
+            raise ConfigurationError(
+                "a ladder needs at least one vector store", field=where, fix="add the primary vector store"
+            )
+        if sum(self.steps[n].kind == "cache" for n in names) > 1:
+            raise ConfigurationError("more than one cache step", field=where, fix="keep one cache per ladder")
+        return names
+
+    # -- routing ----------------------------------------------------------------------------------
+    def _path(self, ns: Namespace) -> _Path:
+        key = str(ns)
+        path = self._paths.get(key)
+        if (
+            path is None
+        ):  # the ladder's shape is fixed once built, so each namespace's path is worked out once
+            names = self.namespaces.get(key) or self.namespaces.get(ns.logical) or self.order
+            steps = [self.steps[n] for n in names]
+            path = self._paths[key] = _Path(
+                steps,
+                [s for s in steps if isinstance(s, VectorStep)],
+                [s for s in steps if isinstance(s, KeywordStep)],
+                next((s for s in steps if isinstance(s, CacheStep)), None),
+            )
+        return path
+
+    def route(self, ns: Namespace) -> list[Step]:
+        """The steps of ``ns``'s ladder: its own list (by full or ``tenant:feature`` name), else the default."""
+        return list(self._path(ns).steps)
+
+    def vector_steps(self, ns: Namespace) -> list[VectorStep]:
+        return list(self._path(ns).vectors)
+
+    def keyword_steps(self, ns: Namespace) -> list[KeywordStep]:
+        return list(self._path(ns).keywords)
+
+    def cache_step(self, ns: Namespace) -> CacheStep | None:
+        return self._path(ns).cache
+
+    def cache_steps(self) -> list[CacheStep]:
+        return [s for s in self.steps.values() if isinstance(s, CacheStep)]
+
+    # -- search -----------------------------------------------------------------------------------
+    def check_filter(self, q: Query) -> None:
+        """Raise at once if any store on ``q``'s path cannot express its filter (so no fallback can differ)."""
+        if q.filter is None:
+            return
+        for step in self.route(q.namespace):
+            backend: object
+            if isinstance(step, VectorStep):
+                opened = step.indexes.open_indexes().get(q.model.index_spec())
+                backend = opened if opened is not None else None
+            elif isinstance(step, KeywordStep):
+                backend = step.backend
+            else:
+                continue
+            check = getattr(backend, "check_filter", None)
+            if check is not None:
+                check(q.filter)
+
+    def search(self, q: Query) -> SearchResult:
+        started = time.perf_counter()
+        self.check_filter(q)
+        walk = Walk(self, q)
+        ns = q.namespace
+        cache = self.cache_step(ns)
+        digest = ""
+        found: CacheLookup | None = None
+        if cache is not None:
+            digest = result_key(
+                namespace=str(ns),
+                model_version=ns.model_version,
+                query=q.text,
+                vector=q.vector,
+                filter=q.filter,
+                k=q.k,
+                mode=q.mode,
+            )
+            found = self._cache_lookup(walk, cache, digest)
+        now = time.time() if cache is None else cache.cache.clock()
+        answer: Answer | None
+        if cache is not None and found is not None and found.answer is not None and found.answer.fresh(now):
+            answer = Answer(found.answer.hits, cache.name)
+        else:
+            answer = self._walk(walk, cache, found, now)
+        if answer is None:
+            self._failed.inc(mode=q.mode)
+            log.error("search of %s failed: every step of its ladder was down", ns)
+            raise LadderExhausted(str(ns), walk.attempts)
+        if (
+            cache is not None
+            and found is not None
+            and answer.complete
+            and not answer.stale
+            and answer.served_by != cache.name
+        ):
+            try:
+                cache.store(str(ns), found, digest, answer.hits, answer.served_by)
+            except BackendError as exc:
+                walk.record(cache.name, classify(exc)[0], None, f"store failed: {exc}")
+        return self._result(walk, answer, started)
+
+    def _cache_lookup(self, walk: Walk, cache: CacheStep, digest: str) -> CacheLookup | None:
+        started = time.perf_counter()
+        try:
+            found = cache.lookup(str(walk.q.namespace), digest)
+        except BackendError as exc:
+            outcome, detail = classify(exc)
+            walk.record(
+                cache.name, outcome, None if outcome == "skipped" else started, f"cache unavailable: {detail}"
+            )
+            return None
+        now = cache.cache.clock()
+        if found.answer is None:
+            walk.record(cache.name, "empty", started, "miss")
+        elif found.answer.fresh(now):
+            walk.record(cache.name, "ok", started, f"fresh answer first served by {found.answer.served_by}")
+        else:
+            walk.record(
+                cache.name, "empty", started, f"only a stale answer ({found.answer.age(now):.0f}s old)"
+            )
+        return found
+
+    def _stale(
+        self, walk: Walk, cache: CacheStep | None, found: CacheLookup | None, now: float
+    ) -> Answer | None:
+        if cache is None:
+            return None
+        if found is None:
+            walk.record(cache.name, "skipped", None, "stale fallback: cache unavailable")
+            return None
+        answer = found.answer
+        if answer is None:
+            walk.record(cache.name, "empty", None, "stale fallback: no cached answer for this query")
+            return None
+        walk.record(
+            cache.name, "ok", None, f"stale answer ({answer.age(now):.0f}s old, served by {answer.served_by})"
+        )
+        return Answer(answer.hits, cache.name, degraded=True, stale=True, complete=False)
+
+    def _walk(
+        self, walk: Walk, cache: CacheStep | None, found: CacheLookup | None, now: float
+    ) -> Answer | None:
+        q = walk.q
+        vectors = self.vector_steps(q.namespace)
+        keywords = self.keyword_steps(q.namespace)
+        if q.mode == "hybrid":
+            pool = max(q.k, q.candidates)
+            # each half can stand alone (or the cache can answer), so a half-open step is probed in the background
+            alone = not keywords and cache is None
+            dense = walk.first_vector(vectors, pool, last_resort=alone)
+            sparse = walk.first_keyword(keywords, pool, last_resort=not vectors and cache is None)
+            if dense is not None and sparse is not None:
+                degraded = dense[0] is not vectors[0] or sparse[0] is not keywords[0]
+                return Answer(rrf([dense[1], sparse[1]], q.k), f"{dense[0].name}+{sparse[0].name}", degraded)
+            stale = self._stale(walk, cache, found, now)
+            if stale is not None:
+                return stale
+            half = dense or sparse
+            if half is None:
+                return None
+            return Answer(half[1][: q.k], half[0].name, degraded=True, complete=False)
+        native: Callable[[], tuple[Step, list[Hit]] | None]
+        foreign: Callable[[], tuple[Step, list[Hit]] | None]
+        if q.mode == "dense":
+            first: Step | None = vectors[0] if vectors else None
+            alone = cache is None and not (keywords and q.text)
+            native = lambda: walk.first_vector(vectors, q.k, last_resort=alone)  # noqa: E731
+            foreign = lambda: walk.first_keyword(keywords, q.k, last_resort=True)  # noqa: E731
+        else:
+            first = keywords[0] if keywords else None
+            alone = cache is None and not vectors
+            native = lambda: walk.first_keyword(keywords, q.k, last_resort=alone)  # noqa: E731
+            foreign = lambda: walk.first_vector(vectors, q.k, last_resort=True)  # noqa: E731
+        got = native()
+        if got is not None:
+            return Answer(got[1], got[0].name, degraded=got[0] is not first)
+        stale = self._stale(walk, cache, found, now)
+        if stale is not None:
+            return stale
+        got = foreign()
+        if got is not None:
+            return Answer(got[1], got[0].name, degraded=True, complete=False)
+        return None
+
+    def _result(self, walk: Walk, answer: Answer, started: float) -> SearchResult:
+        q = walk.q
+        latency = (time.perf_counter() - started) * 1000.0
+        result = SearchResult(
+            hits=answer.hits,
+            namespace=str(q.namespace),
+            mode=q.mode,
+            served_by=answer.served_by,
+            degraded=answer.degraded,
+            stale=answer.stale,
+            attempts=tuple(walk.attempts),
+            latency_ms=latency,
+            query_id=os.urandom(8).hex(),
+        )
+        self._searches.inc(
+            mode=q.mode, served_by=answer.served_by, degraded=answer.degraded, stale=answer.stale
+        )
+        self._search_ms.observe(latency, mode=q.mode)
+        if answer.degraded and log.isEnabledFor(logging.INFO):
+            # one line per degraded answer at INFO (an outage would flood WARNING); breaker changes are WARNING
+            tried = ", ".join(f"{a.step}={a.outcome}" for a in walk.attempts)
+            log.info(
+                "search %s of %s served by %s (degraded%s) after: %s",
+                result.query_id,
+                q.namespace,
+                answer.served_by,
+                ", stale" if answer.stale else "",
+                tried,
+            )
+        return result
+
+    # -- observability ----------------------------------------------------------------------------
+    def observe_attempt(self, step: str, outcome: Outcome, latency_ms: float) -> None:
+        self._attempts.inc(step=step, outcome=outcome)
+        if outcome not in ("skipped",):
+            self._latency.observe(latency_ms, step=step)
+
+    def _breaker_changed(self, name: str, old: BreakerState, new: BreakerState) -> None:
+        self._breaker.set(_STATE_VALUE[new], step=name)
+        self._transitions.inc(step=name, to=new)
+        level = logging.WARNING if new == "open" else logging.INFO
+        log.log(level, "breaker of step %s: %s -> %s", name, old, new)
+
+    def health(self) -> list[StepHealth]:
+        """Breaker state, recent error rate and latency of every step, in default-ladder order first."""
+        ordered = list(self.order) + [n for n in self.steps if n not in self.order]
+        return [self.steps[n].health() for n in ordered]
+
+    def probe(self, ns: Namespace | None, model: ModelSpec | None) -> None:
+        """Make one light call to every step (a count, a cache ping) so health reflects the stores right now.
+
+        Failures are recorded in each step's health window, never raised.
+        """
+        for step in self.steps.values():
+            try:
+                if isinstance(step, CacheStep):
+                    step.run(step.cache.ping)
+                elif ns is None or model is None:
+                    continue
+                elif isinstance(step, VectorStep):
+                    step.run(lambda s=step: s.backend(model).count(str(ns)))  # type: ignore[misc]
+                elif isinstance(step, KeywordStep):
+                    step.run(lambda s=step: s.backend.count(str(ns)))  # type: ignore[misc]
+            except BackendError as exc:
+                log.info("probe of step %s failed: %s", step.name, exc)
+
+    # -- reads and writes -------------------------------------------------------------------------
+    def read(self, ns: Namespace, fn: Callable[[VectorStep], T]) -> T:
+        """Run a read (get, count) on the first vector step of ``ns`` that answers."""
+        failures: list[Attempt] = []
+        for step in self.vector_steps(ns):
+            try:
+                return step.run(lambda s=step: fn(s))  # type: ignore[misc]
+            except BackendError as exc:
+                outcome, detail = classify(exc)
+                failures.append(Attempt(step.name, outcome, 0.0, detail))
+        raise LadderExhausted(str(ns), failures)
+
+    def write(
+        self,
+        ns: Namespace,
+        what: str,
+        vector_fn: Callable[[VectorStep], T],
+        keyword_fn: Callable[[KeywordStep], object] | None = None,
+    ) -> T:
+        """Apply a write to every store of ``ns``'s ladder (vector stores first); returns the first vector
+        store's result. Each store is retried; if any still fails the others are written anyway and
+        :class:`~vectorrouter.errors.BackendUnavailable` names the failed ones (writes are idempotent, so
+        re-running the call is safe)."""
+        results: list[T] = []
+        done: list[str] = []
+        failed: list[tuple[str, BackendError]] = []
+        for step in self.route(ns):
+            try:
+                if isinstance(step, VectorStep):
+                    results.append(step.write(lambda s=step: vector_fn(s)))  # type: ignore[misc]
+                elif isinstance(step, KeywordStep) and keyword_fn is not None:
+                    step.write(lambda s=step: keyword_fn(s))  # type: ignore[misc]
+                else:
+                    continue
+                done.append(step.name)
+            except BackendError as exc:
+                log.error("%s on step %s of %s failed after retries: %s", what, step.name, ns, exc)
+                failed.append((step.name, exc))
+        if failed:
+            message = (
+                f"{what} of {ns} failed on {', '.join(f'{n} ({e})' for n, e in failed)}"
+                f"{'; it succeeded on ' + ', '.join(done) if done else ''}. "
+                "Writes are idempotent by id: re-run the same call once the store is back."
+            )
+            waits = [e.retry_after for _, e in failed if isinstance(e, RateLimited)]
+            if len(waits) == len(failed):  # only quotas refused: keep the longest Retry-After for the caller
+                known = [w for w in waits if w is not None]
+                raise RateLimited(
+                    message, backend="ladder", retry_after=max(known) if known else None
+                ) from failed[0][1]
+            raise BackendUnavailable(message, backend="ladder") from failed[0][1]
+        return results[0]
+
+    def close(self) -> None:
+        for step in self.steps.values():
+            step.close()

@@ -1,0 +1,54 @@
+"""Bulkhead: at most ``max_concurrent`` calls in flight; the rest wait up to ``max_wait`` or are refused."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from vectorrouter.errors import BackendUnavailable
+from vectorrouter.policies.base import Policy
+
+__all__ = ["Bulkhead"]
+
+T = TypeVar("T")
+
+
+class Bulkhead(Policy):
+    """Bound concurrency. ``max_wait=None`` waits as long as it takes (right for embedding batches);
+    a finite ``max_wait`` refuses with :class:`BackendUnavailable` (right for a search step, so a saturated
+    store makes the ladder move on instead of queueing).
+
+    >>> Bulkhead(2).call(lambda: "in")
+    'in'
+    """
+
+    def __init__(self, max_concurrent: int, *, max_wait: float | None = None, name: str = "") -> None:
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self.max_concurrent = max_concurrent
+        self.max_wait = max_wait
+        self.name = name
+        self._sem = threading.BoundedSemaphore(max_concurrent)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+
+    def call(self, fn: Callable[[], T]) -> T:
+        if not self._sem.acquire(timeout=self.max_wait):
+            raise BackendUnavailable(
+                f"bulkhead full ({self.max_concurrent} calls in flight for {self.max_wait}s)",
+                backend=self.name,
+            )
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            return fn()
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+            self._sem.release()
+
+    def __repr__(self) -> str:
+        return f"Bulkhead({self.max_concurrent})"
