@@ -1,0 +1,1 @@
+"""The ``vectorrouter`` command line. Each command lives in its own module with ``register(subparsers)``."""

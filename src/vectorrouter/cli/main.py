@@ -1,0 +1,63 @@
+"""Entry point: ``vectorrouter <command>`` (also ``python -m vectorrouter``).
+
+Commands are modules listed in ``COMMANDS``; each defines ``register(subparsers)`` which adds its parser
+and sets ``func`` to a callable taking the parsed namespace and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from vectorrouter.errors import VectorRouterError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Modules under ``vectorrouter.cli`` that provide commands, in the order ``--help`` lists them.
+COMMANDS = [
+    "init",
+    "ingest",
+    "search",
+    "namespaces",
+    "queue",
+    "status",
+    "eval",
+    "estimate",
+    "migrate",
+    "demo",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vectorrouter",
+        description="Route retrieval over versioned namespaces, fallbacks and compliance hooks.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"vectorrouter.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except VectorRouterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

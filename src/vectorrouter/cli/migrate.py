@@ -1,0 +1,314 @@
+"""``vectorrouter migrate plan|start|status|advance|rollback|finish``: move a namespace to a new model version.
+
+The state lives where the router's configuration says (``[migration]``: a folder, or Redis), so these
+commands can run on any host while the serving processes follow the same state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from vectorrouter.cli.common import add_router_args, console, open_router
+from vectorrouter.errors import ConfigurationError
+from vectorrouter.migration import (
+    FileStateStore,
+    Migration,
+    MigrationResolver,
+    QualityGate,
+    Quota,
+    Schedule,
+    TokenPriceModel,
+)
+from vectorrouter.migration.state import StateStore
+from vectorrouter.router import Router
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "migrate", help="move a namespace to a new embedding model: plan, backfill, roll out, roll back"
+    )
+    action = p.add_subparsers(dest="action", metavar="ACTION")
+    action.required = True
+    helps = {
+        "plan": "documents, tokens, cost and time at a quota, target index and schedule",
+        "start": "start (or resume) the shadow backfill; ends with the parity check",
+        "status": "phase, rollout step, parity, backfill progress, spend and per-arm quality",
+        "advance": "move the rollout to its next percentage",
+        "rollback": "send every process back to the old version on its next search",
+        "finish": "make the new version the active one (the old one stays unless --drop-old)",
+    }
+    for name, text in helps.items():
+        a = action.add_parser(name, help=text)
+        a.add_argument("namespace", help="the logical namespace, tenant:feature")
+        add_router_args(a)
+        a.set_defaults(func=run)
+        if name in ("plan", "start"):
+            a.add_argument("--to", required=True, dest="target", help="the model version to migrate to")
+            a.add_argument("--steps", default="5,25,50,100", help="rollout percentages (default 5,25,50,100)")
+            a.add_argument(
+                "--dwell", type=float, default=3600.0, help="seconds each step runs before advancing"
+            )
+            a.add_argument(
+                "--arm", choices=("new", "adapter"), default="new", help="the arm the schedule grows"
+            )
+            a.add_argument(
+                "--price-per-mtok", type=float, default=0.0, help="USD per million tokens (0 for local)"
+            )
+        if name == "plan":
+            a.add_argument("--tokens-per-minute", type=float, default=None, help="the provider's token quota")
+            a.add_argument("--requests-per-minute", type=float, default=None)
+            a.add_argument("--batch-size", type=int, default=64)
+            a.add_argument("--json", action="store_true")
+        if name == "start":
+            a.add_argument(
+                "--budget", type=float, default=None, help="pause the backfill once this much is spent"
+            )
+            a.add_argument("--adapter", default=None, help="adapter file for the adapter arm")
+            a.add_argument("--batch-size", type=int, default=64)
+            a.add_argument("--no-progress", action="store_true")
+        if name == "status":
+            a.add_argument("--json", action="store_true")
+        if name == "advance":
+            a.add_argument("--force", action="store_true", help="skip the dwell time of the current step")
+            a.add_argument(
+                "--auto",
+                action="store_true",
+                help="advance only if the dwell is over and the quality gate passes (for a cron job)",
+            )
+            a.add_argument("--min-overlap", type=float, default=0.5, help="quality gate: shadow overlap@k")
+            a.add_argument("--min-searches", type=int, default=200, help="quality gate: candidate searches")
+        if name == "rollback":
+            a.add_argument("--lift", action="store_true", help="clear the flag: the rollout resumes")
+        if name == "finish":
+            a.add_argument("--drop-old", action="store_true", help="delete the old version's records too")
+
+
+def _store(router: Router, args: argparse.Namespace) -> StateStore:
+    if isinstance(router.resolver, MigrationResolver):
+        return router.resolver.store
+    if getattr(args, "config", None) is None:
+        return FileStateStore(Path(args.data_dir or ".vectorrouter") / "migrations")
+    raise ConfigurationError(
+        "this router keeps no migration state",
+        field="path",
+        fix="set path = '...' or [migration] state = 'redis'",
+    )
+
+
+def _schedule(args: argparse.Namespace) -> Schedule:
+    return Schedule.parse(args.steps, arm=args.arm, min_dwell_seconds=args.dwell)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unlimited by quota"
+    return str(dt.timedelta(seconds=round(seconds)))
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_router(args) as router:
+        cost = TokenPriceModel(getattr(args, "price_per_mtok", 0.0))
+        m = Migration(router, _store(router, args), args.namespace, cost=cost)
+        return int(_ACTIONS[args.action](m, args) or 0)
+
+
+def _plan(m: Migration, args: argparse.Namespace) -> int:
+    quota = Quota(args.tokens_per_minute, args.requests_per_minute, args.batch_size)
+    plan = m.plan(args.target, quota=quota, schedule=_schedule(args))
+    if args.json:
+        json.dump(
+            {
+                "namespace": plan.logical,
+                "from": plan.source,
+                "to": plan.target,
+                "documents": plan.documents,
+                "tokens": plan.tokens,
+                "cost_usd": plan.cost,
+                "seconds_at_quota": plan.seconds_at_quota,
+                "source_index": plan.source_index.name,
+                "target_index": plan.target_index.name,
+                "steps": list(plan.schedule.steps),
+            },
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+        return 0
+    table = Table(title=f"migration plan: {plan.logical} {plan.source} → {plan.target}", show_header=False)
+    table.add_row("documents", f"{plan.documents:,}")
+    table.add_row("tokens (estimated)", f"{plan.tokens:,}")
+    table.add_row("cost (estimated)", f"${plan.cost:,.4f} at ${args.price_per_mtok}/M tokens")
+    table.add_row("time at quota", _duration(plan.seconds_at_quota))
+    table.add_row(
+        "index", f"{plan.source_index.name} → {plan.target_index.name} ({plan.target_index.dimension} dims)"
+    )
+    table.add_row(
+        "rollout",
+        " → ".join(f"{s:g}%" for s in plan.schedule.steps)
+        + f" of the {plan.schedule.arm} arm, {plan.schedule.min_dwell_seconds:g}s per step",
+    )
+    console.print(table)
+    return 0
+
+
+def _start(m: Migration, args: argparse.Namespace) -> int:
+    report = m.start(
+        args.target,
+        schedule=_schedule(args),
+        budget=args.budget,
+        adapter_path=args.adapter,
+        batch_size=args.batch_size,
+        progress=False if args.no_progress else None,
+    )
+    console.print(
+        f"backfill {report.status}: {report.processed} read, {report.embedded} embedded in total, "
+        f"{report.skipped} already done, {report.failed} failed; spent ${report.spent:.4f} "
+        f"of an estimated ${report.estimated_cost:.4f}"
+    )
+    if report.status == "paused":
+        console.print(
+            f"[yellow]paused[/yellow]: {report.reason}. Raise --budget and run start again to resume."
+        )
+        return 3
+    assert report.parity is not None
+    console.print(report.parity.summary())
+    return 0 if report.parity.passed else 4
+
+
+def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
+    return "—" if value is None else pattern.format(value)
+
+
+def _status(m: Migration, args: argparse.Namespace) -> int:
+    info = m.status()
+    st = info["state"]
+    if args.json:
+        data = json.loads(st.to_json())
+        data.update(
+            rolled_back=info["rolled_back"],
+            dual_write_failures=info["dual_write_failures"],
+            quality=info["quality"],
+            split={"old": info["split"].old, "new": info["split"].new, "adapter": info["split"].adapter},
+        )
+        json.dump(data, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    cp, split = st.checkpoint, info["split"]
+    table = Table(title=f"migration of {st.logical}: {st.source} → {st.target}", show_header=False)
+    table.add_row(
+        "phase",
+        st.phase
+        + ("  [red]ROLLED BACK: every search serves the old version[/red]" if info["rolled_back"] else ""),
+    )
+    step = (
+        f"{st.schedule.steps[st.step]:g}% (step {st.step + 1} of {len(st.schedule.steps)})"
+        if st.step >= 0
+        else "not started"
+    )
+    table.add_row(
+        "rollout", f"{step}; split old {split.old:g}% / new {split.new:g}% / adapter {split.adapter:g}%"
+    )
+    verdict = "not checked" if not st.parity else ("passed" if st.parity.get("passed") else "FAILED")
+    table.add_row("parity", verdict)
+    if st.parity:
+        p = st.parity
+        table.add_row(
+            "",
+            f"{p['source_count']} vs {p['target_count']} records; {p['missing']} missing, {p['extra']} extra, "
+            f"{p['changed']} changed, {p['failed']} failed",
+        )
+    table.add_row(
+        "backfill",
+        f"{cp.processed}/{cp.total} read this run, {cp.embedded} embedded, {len(cp.failed_ids)} failed, "
+        f"{info['dual_write_failures']} lost dual writes"
+        + (f"; paused: {cp.paused_reason}" if cp.paused_reason else ""),
+    )
+    budget = f" (cap ${st.budget:.4f})" if st.budget is not None else ""
+    table.add_row(
+        "spend", f"${cp.spent:.4f} of an estimated ${cp.estimated_cost:.4f}{budget}; {cp.tokens:,} tokens"
+    )
+    console.print(table)
+    if info["quality"]:
+        q = Table(title="quality by arm")
+        for col in (
+            "arm",
+            "searches",
+            "p50 ms",
+            "p95 ms",
+            "top score p50",
+            "overlap@k",
+            "rank corr",
+            "clicks",
+            "click rate",
+        ):
+            q.add_column(col, justify="left" if col == "arm" else "right")
+        for arm, d in info["quality"].items():
+            q.add_row(
+                arm,
+                str(d["searches"]),
+                _fmt(d["p50_ms"], "{:.2f}"),
+                _fmt(d["p95_ms"], "{:.2f}"),
+                _fmt(d["top_score_p50"], "{:.2f}"),
+                _fmt(d["overlap_at_k"]),
+                _fmt(d["rank_corr"]),
+                str(d["clicks"]),
+                _fmt(d["click_rate"]),
+            )
+        console.print(q)
+    ndcg = st.quality.get("ndcg")
+    if ndcg:
+        scores = ", ".join(f"{arm} {v:.4f}" for arm, v in ndcg["by_arm"].items())
+        console.print(f"nDCG@{ndcg['k']} on {ndcg['queries']} labelled queries: {scores}")
+    if st.history:
+        last = st.history[-1]
+        when = dt.datetime.fromtimestamp(last["at"]).isoformat(timespec="seconds")
+        console.print(f"last event: {when} {last['action']} {last['detail']}")
+    return 0
+
+
+def _advance(m: Migration, args: argparse.Namespace) -> int:
+    if args.auto:
+        gate = QualityGate(min_searches=args.min_searches, min_overlap=args.min_overlap)
+        advanced, reasons = m.auto_advance(gate)
+        if not advanced:
+            console.print(f"{m.logical}: not advanced: " + "; ".join(reasons))
+            return 5
+    else:
+        m.advance(force=args.force)
+    st = m.state()
+    console.print(f"{st.logical}: {st.schedule.arm} arm now at {st.schedule.steps[st.step]:g}%")
+    return 0
+
+
+def _rollback(m: Migration, args: argparse.Namespace) -> int:
+    m.rollback(on=not args.lift)
+    if args.lift:
+        console.print(f"{m.logical}: rollback lifted; the rollout split applies again")
+    else:
+        console.print(f"{m.logical}: ROLLED BACK; every process serves the old version from its next search")
+    return 0
+
+
+def _finish(m: Migration, args: argparse.Namespace) -> int:
+    st = m.finish(drop_old=args.drop_old)
+    console.print(f"{st.logical}: finished; active version is {st.target}")
+    return 0
+
+
+_ACTIONS = {
+    "plan": _plan,
+    "start": _start,
+    "status": _status,
+    "advance": _advance,
+    "rollback": _rollback,
+    "finish": _finish,
+}

@@ -1,0 +1,125 @@
+"""Turn files into records: JSONL (one record per line) or a folder of text/markdown split into chunks.
+
+Markdown is split at headings, then long sections at paragraph boundaries, so each chunk is a coherent
+passage that carries its file and section as metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vectorrouter.errors import InvalidRecord
+from vectorrouter.types import Record
+
+__all__ = ["chunk_markdown", "load_path"]
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def _split_long(text: str, max_chars: int) -> list[str]:
+    if len(text) <= max_chars:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for para in re.split(r"\n\s*\n", text):
+        if current and len(current) + len(para) + 2 > max_chars:
+            parts.append(current)
+            current = para
+        else:
+            current = f"{current}\n\n{para}" if current else para
+    if current:
+        parts.append(current)
+    return parts
+
+
+def chunk_markdown(text: str, *, source: str, max_chars: int = 1200) -> list[Record]:
+    """Split markdown into section chunks with ids ``source#section[-n]``.
+
+    >>> [r.id for r in chunk_markdown("# A\\nx\\n## B\\ny", source="f.md")]
+    ['f.md#a', 'f.md#b']
+    """
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    for line in text.splitlines():
+        m = _HEADING.match(line)
+        if m:
+            sections.append((m.group(2), []))
+        else:
+            sections[-1][1].append(line)
+    out: list[Record] = []
+    seen: dict[str, int] = {}
+    for heading, lines in sections:
+        body = "\n".join(lines).strip()
+        if not body:
+            continue
+        for piece in _split_long(body, max_chars):
+            base = f"{source}#{_slug(heading) if heading else 'top'}"
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            text_with_heading = f"{heading}\n\n{piece}" if heading else piece
+            md: dict[str, Any] = {"source": source}
+            if heading:
+                md["section"] = heading
+            out.append(Record(id=base if n == 0 else f"{base}-{n}", text=text_with_heading, metadata=md))
+    return out
+
+
+def _jsonl(path: Path) -> Iterator[Record]:
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidRecord(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise InvalidRecord(f"{path}:{lineno}: each line must be a JSON object")
+            rid = obj.get("id", obj.get("_id"))
+            if rid is None:
+                raise InvalidRecord(f"{path}:{lineno}: missing 'id' (or BEIR '_id')")
+            title = obj.get("title") or ""
+            text = obj.get("text", "")
+            md = dict(obj.get("metadata") or {})
+            if title:
+                md.setdefault("title", title)
+            try:
+                yield Record(id=str(rid), text=f"{title}\n{text}" if title else text, metadata=md)
+            except InvalidRecord as exc:
+                raise InvalidRecord(f"{path}:{lineno}: {exc}") from None
+
+
+def load_path(path: str | Path, *, max_chars: int = 1200) -> list[Record]:
+    """Records from a ``.jsonl`` file, a text/markdown file, or a folder of them (recursively, sorted)."""
+    p = Path(path)
+    if not p.exists():
+        raise InvalidRecord(f"{p} does not exist")
+    if p.is_dir():
+        files = sorted(
+            f for f in p.rglob("*") if f.is_file() and (f.suffix in TEXT_SUFFIXES or f.suffix == ".jsonl")
+        )
+        if not files:
+            raise InvalidRecord(f"{p} holds no .jsonl, .md or .txt files")
+        out: list[Record] = []
+        for f in files:
+            out.extend(_load_file(f, p, max_chars))
+        return out
+    return _load_file(p, p.parent, max_chars)
+
+
+def _load_file(f: Path, root: Path, max_chars: int) -> list[Record]:
+    if f.suffix == ".jsonl":
+        return list(_jsonl(f))
+    if f.suffix in TEXT_SUFFIXES:
+        return chunk_markdown(
+            f.read_text(encoding="utf-8"), source=f.relative_to(root).as_posix(), max_chars=max_chars
+        )
+    raise InvalidRecord(f"{f}: unsupported file type {f.suffix!r}; use .jsonl, .md or .txt")
