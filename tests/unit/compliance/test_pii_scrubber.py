@@ -1,0 +1,140 @@
+"""The PII scrubber: targets on the labelled set, redaction on the ingest path, offline, NER only if configured."""
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.unit.compliance.compliance_setup import SECRET, Setup, build
+
+from vectorrouter.compliance import Compliance, Keyring, MetadataAllowlist, NamespacePolicy, PiiScrubber
+from vectorrouter.compliance.pii import STRUCTURED
+from vectorrouter.compliance.pii_eval import evaluate, load_labelled
+from vectorrouter.errors import ConfigurationError
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "pii" / "labelled.jsonl"
+
+
+@pytest.fixture(scope="module")
+def scrubber() -> PiiScrubber:
+    return PiiScrubber()
+
+
+def test_labelled_set_meets_the_recall_and_precision_targets(scrubber: PiiScrubber) -> None:
+    rows = load_labelled(FIXTURE)
+    assert len(rows) >= 200
+    assert {k for r in rows for k, _ in r["pii"]} == set(STRUCTURED)
+    result = evaluate(rows, scrubber.detect, scrubber.redact)
+    structured = result.total(STRUCTURED)
+    assert structured.recall >= 0.98, result.as_dict()
+    assert result.total().precision >= 0.95, result.false_positives
+    assert result.leaks == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order #4155552671 shipped",
+        "ISBN 978-3-16-148410-0",
+        "v2.14.3",
+        "2024-03-15",
+        "card 4111 1111 1111 1112",
+    ],
+)
+def test_look_alikes_survive_unchanged(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.redact(text) == text
+
+
+def test_redaction_replaces_each_value_with_its_kind(scrubber: PiiScrubber) -> None:
+    text = "mail jane.doe@example.org, card 4111 1111 1111 1111, from 203.0.113.42"
+    assert scrubber.redact(text) == "mail <email>, card <card>, from <ip>"
+
+
+def test_detection_makes_no_network_call(scrubber: PiiScrubber, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the scrubber tried to open a network connection")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    fresh = PiiScrubber(kinds=["email"])
+    assert [s.kind for s in fresh.detect("write to omar.haddad@mail.example.co.uk")] == ["email"]
+
+
+def test_strings_holding_pii_are_not_memoised(scrubber: PiiScrubber) -> None:
+    scrubber.detect("ticket 42 is closed")
+    scrubber.detect("call +44 20 7946 0958")
+    assert "ticket 42 is closed" in scrubber._clean
+    assert not any("7946" in s for s in scrubber._clean)
+
+
+@pytest.fixture
+def scrubbing(scrubber: PiiScrubber) -> Iterator[Setup]:
+    s = build(
+        scrubber=scrubber,
+        allowlist=MetadataAllowlist({"*": NamespacePolicy({"note", "contact", "refs"})}),
+    )
+    yield s
+    s.compliance.close()
+
+
+def test_metadata_values_are_scrubbed_before_any_store_sees_them(scrubbing: Setup) -> None:
+    scrubbing.router.ingest(
+        "acme:tickets",
+        [
+            {
+                "id": "t-1",
+                "text": "customer asks about a refund",
+                "metadata": {
+                    "user_id": "jane.doe@example.org",  # a user reference: keyed, never scrubbed
+                    "note": "call back on +44 20 7946 0958",
+                    "contact": 4111111111111111,
+                    "refs": ["ORD-2024-118734", "jane.doe@example.org"],
+                },
+            }
+        ],
+    )
+    stored = next(r for b in scrubbing.keyword.scroll("acme:tickets:h32") for r in b).metadata
+    assert stored["note"] == "call back on <phone>"
+    assert stored["contact"] == "<card>"
+    assert stored["refs"] == ["ORD-2024-118734", "<email>"]
+    assert str(stored["user_id"]).startswith("k1:")
+    assert scrubbing.router.count("acme:tickets", {"user_id": "jane.doe@example.org"}) == 1
+    assert scrubbing.router.forget("jane.doe@example.org").ok
+
+
+def test_text_is_scrubbed_only_when_configured(scrubber: PiiScrubber) -> None:
+    text_scrubber = PiiScrubber(scrub_text=True)
+    for s, expected in ((scrubber, "mail jane.doe@example.org"), (text_scrubber, "mail <email>")):
+        setup = build(scrubber=s)
+        setup.router.ingest("acme:docs", [{"id": "d", "text": "mail jane.doe@example.org"}])
+        assert setup.router.get("acme:docs", ["d"])[0].text == expected
+        setup.compliance.close()
+
+
+def test_names_need_a_configured_ner_model() -> None:
+    with pytest.raises(ConfigurationError, match="needs an NER model"):
+        PiiScrubber(kinds=["email", "name"])
+    with pytest.raises(ConfigurationError, match="neither an installed spaCy pipeline"):
+        PiiScrubber(ner="xx_no_such_pipeline")
+
+
+def test_names_are_redacted_by_a_configured_spacy_pipeline() -> None:
+    spacy = pytest.importorskip("spacy")
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PERSON", "pattern": [{"LOWER": "ada"}, {"LOWER": "lovelace"}]}])
+    s = PiiScrubber(ner=nlp)
+    assert "name" in s.kinds
+    assert s.redact("notes by Ada Lovelace, ada@example.org") == "notes by <name>, <email>"
+
+
+def test_compliance_never_scrubs_its_user_reference_fields(scrubber: PiiScrubber) -> None:
+    c = Compliance(
+        keyring=Keyring({"k1": SECRET}),
+        allowlist=MetadataAllowlist({"*": NamespacePolicy(set())}),
+        scrubber=PiiScrubber(kinds=["email"]),
+        user_fields=["owner"],
+    )
+    assert c.scrubber is not None
+    assert "owner" in c.scrubber.skip_fields
+    c.close()
