@@ -1,0 +1,98 @@
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from vectorrouter.cli.main import main
+
+CONFIG = """
+path = "data"
+default_model = "hash-32"
+[models.hash-32]
+provider = "hash"
+dimensions = 32
+[models.hash-48]
+provider = "hash"
+dimensions = 48
+[vector_store]
+kind = "numpy"
+[keyword_store]
+kind = ""
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vectorrouter.toml").write_text(CONFIG)
+    topics = ["solar panels", "wind turbines", "hydro dams", "tidal power"]
+    (tmp_path / "docs.jsonl").write_text(
+        "\n".join(json.dumps({"id": f"d{i}", "text": f"{topics[i % 4]} report {i}"}) for i in range(24))
+    )
+    assert main(["ingest", "docs.jsonl", "-n", "acme:energy", "--no-progress"]) == 0
+    return tmp_path
+
+
+def test_plan_prints_documents_tokens_cost_target_index_and_schedule(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    args = ["migrate", "plan", "acme:energy", "--to", "hash-48", "--price-per-mtok", "0.02"]
+    assert main([*args, "--tokens-per-minute", "60", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["documents"] == 24
+    assert plan["target_index"] == "vr-48d-cosine"
+    assert plan["steps"] == [5.0, 25.0, 50.0, 100.0]
+    assert plan["seconds_at_quota"] == pytest.approx(plan["tokens"])  # 60 tokens a minute: one a second
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    for text in ("documents", "24", "vr-32d-cosine → vr-48d-cosine (48 dims)", "5% → 25% → 50% → 100%"):
+        assert text in out
+
+
+def test_full_migration_through_the_cli(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "start", "acme:energy", "--to", "hash-48", "--no-progress", "--dwell", "0"]) == 0
+    assert "parity passed: 24 source vs 24 target records" in capsys.readouterr().out
+    for pct in ("5%", "25%", "50%", "100%"):
+        assert main(["migrate", "advance", "acme:energy"]) == 0
+        assert f"new arm now at {pct}" in capsys.readouterr().out
+    assert main(["search", "wind", "-n", "acme:energy", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["namespace"] == "acme:energy:hash-48"  # 100%: even keyless
+
+    assert main(["migrate", "rollback", "acme:energy"]) == 0
+    assert main(["search", "wind", "-n", "acme:energy", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["namespace"] == "acme:energy:hash-32"
+    assert main(["migrate", "status", "acme:energy"]) == 0
+    out = capsys.readouterr().out
+    assert "ROLLED BACK" in out
+    assert re.search(r"parity\s+│\s+passed", out)
+    assert "100% (step 4 of 4)" in out
+    assert main(["migrate", "finish", "acme:energy"]) == 2
+    assert "rollback flag is set" in capsys.readouterr().err
+
+    assert main(["migrate", "rollback", "acme:energy", "--lift"]) == 0
+    assert main(["migrate", "finish", "acme:energy"]) == 0
+    capsys.readouterr()
+    assert main(["search", "wind", "-n", "acme:energy", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["namespace"] == "acme:energy:hash-48"
+    assert main(["migrate", "status", "acme:energy", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["phase"] == "finished"
+    assert status["checkpoint"]["embedded"] == 24
+
+
+def test_budget_pause_exits_with_its_own_code_and_says_how_to_resume(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["migrate", "start", "acme:energy", "--to", "hash-48", "--no-progress", "--batch-size", "8"]
+    assert main([*args, "--price-per-mtok", "1000", "--budget", "0.001"]) == 3
+    assert "Raise --budget" in capsys.readouterr().out
+    assert main([*args, "--price-per-mtok", "1000", "--budget", "1"]) == 0
+
+
+def test_advancing_before_a_backfill_names_the_fix(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "advance", "acme:energy"]) == 2
+    assert "migrate start acme:energy --to VERSION" in capsys.readouterr().err
+    assert main(["migrate", "plan", "acme:energy", "--to", "nope"]) == 2
+    assert "unknown model version 'nope'" in capsys.readouterr().err
