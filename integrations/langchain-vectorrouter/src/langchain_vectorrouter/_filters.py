@@ -1,0 +1,112 @@
+"""LangChain's dict filters, translated into the core filter tree.
+
+LangChain has no single filter language; the Mongo-style dialect most of its vector stores accept (Chroma,
+Pinecone, PGVector, MongoDB Atlas) is the one translated here::
+
+    {"lang": "en"}                                  equality (several keys are ANDed)
+    {"year": {"$gte": 2020, "$lt": 2024}}           $eq $ne $gt $gte $lt $lte $in $nin $exists
+    {"year": {"$between": [2020, 2023]}}            inclusive range (PGVector's spelling)
+    {"tags": {"$all": ["a", "b"]}}                  a list field holding every value
+    {"$and": [...]}, {"$or": [...]}, {"$nor": [...]}, {"$not": {...}}
+
+Anything else raises :class:`~vectorrouter.errors.UnsupportedFilter` naming the operator: ``$like``, ``$ilike``,
+``$regex``, ``$text``, ``$contains`` and callables cannot be run inside the stores, and dropping them would return
+documents the caller meant to exclude. A core :class:`~vectorrouter.filters.Filter` node is accepted as it is.
+
+>>> to_filter({"lang": "en", "year": {"$between": [2020, 2023]}}).to_dict()
+{'$and': [{'lang': {'$eq': 'en'}}, {'year': {'$gte': 2020, '$lte': 2023}}]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from vectorrouter.errors import InvalidFilter, UnsupportedFilter
+from vectorrouter.filters import And, Eq, Exists, Filter, In, Ne, Nin, Not, Or, Range
+
+__all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "to_filter"]
+
+FIELD_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$between", "$all")
+LOGICAL_OPERATORS = ("$and", "$or", "$nor", "$not")
+_NAME = "langchain-vectorrouter"
+
+
+def to_filter(spec: Mapping[str, Any] | Filter | None) -> Filter | None:
+    """Translate a LangChain filter (a dict, a core ``Filter`` or ``None``) into the core tree."""
+    if spec is None or isinstance(spec, Filter):
+        return spec
+    if callable(spec):
+        raise UnsupportedFilter(_NAME, "a callable filter (it would have to run on every stored document)")
+    return _parse(spec, "filter")
+
+
+def _children(value: Any, where: str) -> list[Filter]:
+    if isinstance(value, Mapping) or not isinstance(value, Sequence) or isinstance(value, str) or not value:
+        raise InvalidFilter(f"{where} takes a non-empty list of filters")
+    return [_parse(v, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+def _parse(spec: Any, where: str) -> Filter:
+    if not isinstance(spec, Mapping):
+        raise InvalidFilter(f"{where} must be a dict, got {type(spec).__name__}")
+    parts: list[Filter] = []
+    for key, value in spec.items():
+        if not isinstance(key, str):
+            raise InvalidFilter(f"{where}: key {key!r} must be a string")
+        if key == "$and":
+            parts.append(And(tuple(_children(value, f"{where}.$and"))))
+        elif key == "$or":
+            parts.append(Or(tuple(_children(value, f"{where}.$or"))))
+        elif key == "$nor":
+            parts.append(Not(Or(tuple(_children(value, f"{where}.$nor")))))
+        elif key == "$not":
+            parts.append(Not(_parse(value, f"{where}.$not")))
+        elif key.startswith("$"):
+            raise UnsupportedFilter(
+                _NAME, f"the logical operator {key!r} at {where} (supported: {', '.join(LOGICAL_OPERATORS)})"
+            )
+        elif isinstance(value, Mapping):
+            parts.extend(_field(key, value, f"{where}.{key}"))
+        else:
+            parts.append(Eq(key, value))
+    if not parts:
+        raise InvalidFilter(f"{where} is empty; pass None for no filter")
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _field(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:
+    out: list[Filter] = []
+    bounds: dict[str, Any] = {}
+    for op, value in ops.items():
+        if op == "$eq":
+            out.append(Eq(field, value))
+        elif op == "$ne":
+            out.append(Ne(field, value))
+        elif op in ("$gt", "$gte", "$lt", "$lte"):
+            bounds[op[1:]] = value
+        elif op == "$in":
+            out.append(In(field, value))
+        elif op == "$nin":
+            out.append(Nin(field, value))
+        elif op == "$exists":
+            if not isinstance(value, bool):
+                raise InvalidFilter(f"{where}.$exists takes true or false, got {value!r}")
+            out.append(Exists(field) if value else Not(Exists(field)))
+        elif op == "$between":
+            if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
+                raise InvalidFilter(f"{where}.$between takes [low, high], got {value!r}")
+            out.append(Range(field, gte=value[0], lte=value[1]))
+        elif op == "$all":
+            if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+                raise InvalidFilter(f"{where}.$all takes a non-empty list of values, got {value!r}")
+            out.append(And(tuple(Eq(field, v) for v in value)))
+        else:
+            raise UnsupportedFilter(
+                _NAME, f"the operator {op!r} at {where} (supported: {', '.join(FIELD_OPERATORS)})"
+            )
+    if bounds:
+        out.append(Range(field, **bounds))
+    if not out:
+        raise InvalidFilter(f"{where} needs at least one operator")
+    return out
