@@ -281,21 +281,37 @@ def run_vectorrouter(docs: list[str], args: argparse.Namespace) -> QuotaRun:
         lost, wrong = (0, check_vectors(docs, out)) if out is not None else (len(docs), 0)
         svc.close()
         stats = server.stats
-    mean_tokens = statistics.fmean(server_tokens(d) for d in docs)
-    rate_max, util = utilisation(
-        stats.texts, seconds, rpm=args.rpm, tpm=args.tpm, burst=args.burst, mean_tokens=mean_tokens, batch=25
-    )
-    _, util_window = utilisation(
-        stats.texts,
-        stats.window,
-        rpm=args.rpm,
-        tpm=args.tpm,
-        burst=args.burst,
-        mean_tokens=mean_tokens,
-        batch=25,
-    )
-    return QuotaRun(
+    return summarise(
         "vectorrouter EmbeddingService",
+        docs,
+        stats,
+        seconds,
+        lost,
+        wrong,
+        "batches of 25, 5 concurrent, paced to the declared quota",
+        errors,
+        args,
+    )
+
+
+def summarise(
+    name: str,
+    docs: list[str],
+    stats: Any,
+    seconds: float,
+    lost: int,
+    wrong: int,
+    note: str,
+    errors: list[str],
+    args: argparse.Namespace,
+) -> QuotaRun:
+    """One peer's row: throughput and quota utilisation over the run and over the server's busy window."""
+    mean_tokens = statistics.fmean(server_tokens(d) for d in docs)
+    quota = {"rpm": args.rpm, "tpm": args.tpm, "burst": args.burst, "mean_tokens": mean_tokens, "batch": 25}
+    rate_max, util = utilisation(stats.texts, seconds, **quota)
+    _, util_window = utilisation(stats.texts, stats.window, **quota)
+    return QuotaRun(
+        name,
         len(docs),
         len(docs) - lost,
         stats.accepted + stats.rejected_429,
@@ -307,7 +323,7 @@ def run_vectorrouter(docs: list[str], args: argparse.Namespace) -> QuotaRun:
         rate_max,
         util,
         util_window,
-        "batches of 25, 5 concurrent, paced to the declared quota",
+        note,
         errors,
     )
 
@@ -348,34 +364,16 @@ def run_langchain(docs: list[str], args: argparse.Namespace) -> QuotaRun | None:
         seconds = time.perf_counter() - started
         wrong = sum(check_vectors(c, np.asarray(v, dtype=np.float32)) for c, v in answers)
         stats = server.stats
-    mean_tokens = statistics.fmean(server_tokens(d) for d in docs)
-    rate_max, util = utilisation(
-        stats.texts, seconds, rpm=args.rpm, tpm=args.tpm, burst=args.burst, mean_tokens=mean_tokens, batch=25
-    )
-    _, util_window = utilisation(
-        stats.texts,
-        stats.window,
-        rpm=args.rpm,
-        tpm=args.tpm,
-        burst=args.burst,
-        mean_tokens=mean_tokens,
-        batch=25,
-    )
-    return QuotaRun(
+    return summarise(
         "LangChain CacheBackedEmbeddings(OpenAIEmbeddings)",
-        len(docs),
-        len(docs) - lost,
-        stats.accepted + stats.rejected_429,
-        stats.rejected_429,
+        docs,
+        stats,
+        seconds,
         lost,
         wrong,
-        seconds,
-        stats.texts / seconds * 60,
-        rate_max,
-        util,
-        util_window,
         "official OpenAI SDK, chunk_size=25, max_retries=2",
         errors,
+        args,
     )
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from tests.doubles.http import HTTPDouble, Reply, Seen
+from tests.doubles.http import is_number as _num
+from tests.doubles.http import same_value as _same
 
 STOP = set(
     [
@@ -90,18 +92,6 @@ def flatten(source: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
-
-
-def _num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a is b
-    if _num(a) and _num(b):
-        return float(a) == float(b)
-    return type(a) is type(b) and a == b
 
 
 def _values(doc: dict[str, Any], field: str) -> list[Any]:

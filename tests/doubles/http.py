@@ -11,6 +11,20 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 
+def is_number(v: Any) -> bool:
+    """A JSON number (bools are not numbers to the services we double)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality as the services apply it in metadata filters: 1 == 1.0, but True != 1 and "1" != 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a is b
+    if is_number(a) and is_number(b):
+        return float(a) == float(b)
+    return type(a) is type(b) and a == b
+
+
 @dataclass
 class Seen:
     """One request the double received."""

@@ -19,24 +19,14 @@ import math
 from typing import Any
 
 from tests.doubles.http import HTTPDouble, Reply, Seen
+from tests.doubles.http import is_number as _num
+from tests.doubles.http import same_value as _same
 
 OPS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"}
 
 
 def bad(message: str) -> Reply:
     return Reply(400, {"code": 3, "message": message, "details": []})
-
-
-def _num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a is b
-    if _num(a) and _num(b):
-        return float(a) == float(b)
-    return type(a) is type(b) and a == b
 
 
 def _field(md: dict[str, Any], field: str, op: str, arg: Any) -> bool:
