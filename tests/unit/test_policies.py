@@ -223,6 +223,35 @@ def test_bulkhead_refuses_beyond_capacity_when_max_wait_is_finite() -> None:
     assert bulkhead.peak == 1
 
 
+def test_bulkhead_waiter_is_admitted_when_the_holder_leaves_even_by_raising() -> None:
+    bulkhead = Bulkhead(1)  # max_wait=None: wait as long as it takes
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        inside.set()
+        release.wait(5)
+        raise BackendUnavailable("store fell over", backend="primary")
+
+    def held() -> None:
+        with pytest.raises(BackendUnavailable):
+            bulkhead.call(hold)
+
+    holder = threading.Thread(target=held)
+    holder.start()
+    assert inside.wait(5)
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: got.append(bulkhead.call(lambda: "admitted")))
+    waiter.start()
+    waiter.join(0.05)
+    assert waiter.is_alive() and not got, "the waiter must wait while the only slot is held"
+    release.set()
+    waiter.join(5)
+    holder.join(5)
+    assert got == ["admitted"]
+    assert bulkhead.in_flight == 0
+    assert bulkhead.peak == 1
+
+
 def test_bulkhead_bounds_concurrency_under_load() -> None:
     bulkhead = Bulkhead(3)
     barrier_hits = []

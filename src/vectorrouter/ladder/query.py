@@ -6,7 +6,9 @@ Caller errors propagate from here untouched; backend errors become recorded atte
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +23,26 @@ from vectorrouter.types import Attempt, Hit, Namespace, SearchMode
 if TYPE_CHECKING:
     from vectorrouter.ladder.walk import Ladder
 
-__all__ = ["Answer", "LadderExhausted", "Query", "Walk"]
+__all__ = ["Answer", "LadderExhausted", "Query", "Walk", "new_query_id"]
 
 log = logging.getLogger("vectorrouter.ladder")
+
+_qid_prefix = os.urandom(6).hex()
+_qid_counter = itertools.count()
+
+
+def _reseed_query_ids() -> None:
+    # a forked worker must not hand out its parent's ids
+    global _qid_prefix, _qid_counter
+    _qid_prefix, _qid_counter = os.urandom(6).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed_query_ids)
+
+
+def new_query_id() -> str:
+    """A process-unique id for one search (random per process, then a counter: no syscall per search)."""
+    return f"{_qid_prefix}{next(_qid_counter):08x}"
 
 
 class LadderExhausted(BackendUnavailable):

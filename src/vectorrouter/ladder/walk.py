@@ -26,7 +26,6 @@ anything else is a bug in an adapter and is raised, never hidden behind a fallba
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -36,7 +35,7 @@ from vectorrouter.embeddings.base import ModelSpec
 from vectorrouter.errors import BackendError, BackendUnavailable, ConfigurationError, RateLimited
 from vectorrouter.ladder.cache_step import CacheStep
 from vectorrouter.ladder.metrics import MetricsRegistry
-from vectorrouter.ladder.query import Answer, LadderExhausted, Query, Walk
+from vectorrouter.ladder.query import Answer, LadderExhausted, Query, Walk, new_query_id
 from vectorrouter.ladder.stats import StepHealth
 from vectorrouter.ladder.step import KeywordStep, Outcome, Step, VectorStep, classify
 from vectorrouter.policies.breaker import BreakerState
@@ -198,7 +197,8 @@ class Ladder:
         self.check_filter(q)
         walk = Walk(self, q)
         ns = q.namespace
-        cache = self.cache_step(ns)
+        path = self._path(ns)
+        cache = path.cache
         digest = ""
         found: CacheLookup | None = None
         if cache is not None:
@@ -217,7 +217,7 @@ class Ladder:
         if cache is not None and found is not None and found.answer is not None and found.answer.fresh(now):
             answer = Answer(found.answer.hits, cache.name)
         else:
-            answer = self._walk(walk, cache, found, now)
+            answer = self._walk(walk, path, found, now)
         if answer is None:
             self._failed.inc(mode=q.mode)
             log.error("search of %s failed: every step of its ladder was down", ns)
@@ -273,12 +273,9 @@ class Ladder:
         )
         return Answer(answer.hits, cache.name, degraded=True, stale=True, complete=False)
 
-    def _walk(
-        self, walk: Walk, cache: CacheStep | None, found: CacheLookup | None, now: float
-    ) -> Answer | None:
+    def _walk(self, walk: Walk, path: _Path, found: CacheLookup | None, now: float) -> Answer | None:
         q = walk.q
-        vectors = self.vector_steps(q.namespace)
-        keywords = self.keyword_steps(q.namespace)
+        vectors, keywords, cache = path.vectors, path.keywords, path.cache
         if q.mode == "hybrid":
             pool = max(q.k, q.candidates)
             # each half can stand alone (or the cache can answer), so a half-open step is probed in the background
@@ -330,7 +327,7 @@ class Ladder:
             stale=answer.stale,
             attempts=tuple(walk.attempts),
             latency_ms=latency,
-            query_id=os.urandom(8).hex(),
+            query_id=new_query_id(),
         )
         self._searches.inc(
             mode=q.mode, served_by=answer.served_by, degraded=answer.degraded, stale=answer.stale

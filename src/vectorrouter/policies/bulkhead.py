@@ -29,26 +29,39 @@ class Bulkhead(Policy):
         self.max_concurrent = max_concurrent
         self.max_wait = max_wait
         self.name = name
-        self._sem = threading.BoundedSemaphore(max_concurrent)
-        self._lock = threading.Lock()
+        # one plain lock and a counter: the uncontended path (every search) is two lock round-trips
+        self._cond = threading.Condition(threading.Lock())
+        self._waiting = 0
         self.in_flight = 0
         self.peak = 0
 
+    def _has_room(self) -> bool:
+        return self.in_flight < self.max_concurrent
+
     def call(self, fn: Callable[[], T]) -> T:
-        if not self._sem.acquire(timeout=self.max_wait):
-            raise BackendUnavailable(
-                f"bulkhead full ({self.max_concurrent} calls in flight for {self.max_wait}s)",
-                backend=self.name,
-            )
-        with self._lock:
+        cond = self._cond
+        with cond:
+            if self.in_flight >= self.max_concurrent:
+                self._waiting += 1
+                try:
+                    admitted = cond.wait_for(self._has_room, timeout=self.max_wait)
+                finally:
+                    self._waiting -= 1
+                if not admitted:
+                    raise BackendUnavailable(
+                        f"bulkhead full ({self.max_concurrent} calls in flight for {self.max_wait}s)",
+                        backend=self.name,
+                    )
             self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
+            if self.in_flight > self.peak:
+                self.peak = self.in_flight
         try:
             return fn()
         finally:
-            with self._lock:
+            with cond:
                 self.in_flight -= 1
-            self._sem.release()
+                if self._waiting:
+                    cond.notify()
 
     def __repr__(self) -> str:
         return f"Bulkhead({self.max_concurrent})"

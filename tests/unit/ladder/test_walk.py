@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -494,12 +495,17 @@ def test_bulkhead_full_passes_the_step_over() -> None:
     router = Router(embeddings=EmbeddingService([MODEL]), ladder=ladder)
     router.ingest(NS, DOCS)
     bulkhead = ladder.steps["primary"].bulkhead  # type: ignore[attr-defined]
-    assert bulkhead._sem.acquire(timeout=1)  # another caller holds the only slot
+    # another caller holds the only slot until released
+    inside, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=bulkhead.call, args=(lambda: (inside.set(), release.wait(10)),))
+    holder.start()
+    assert inside.wait(10)
     try:
         res = router.search(NS, "quasar", mode="dense")
         assert outcomes(res) == [("primary", "error"), ("secondary", "ok")]
         assert "bulkhead full" in res.attempts[0].detail
         assert ladder.steps["primary"].breaker.state == "closed", "saturation is not an outage"
     finally:
-        bulkhead._sem.release()
+        release.set()
+        holder.join(10)
         router.close()
