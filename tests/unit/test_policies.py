@@ -243,7 +243,8 @@ def test_bulkhead_waiter_is_admitted_when_the_holder_leaves_even_by_raising() ->
     waiter = threading.Thread(target=lambda: got.append(bulkhead.call(lambda: "admitted")))
     waiter.start()
     waiter.join(0.05)
-    assert waiter.is_alive() and not got, "the waiter must wait while the only slot is held"
+    assert waiter.is_alive(), "the waiter must wait while the only slot is held"
+    assert not got
     release.set()
     waiter.join(5)
     holder.join(5)
