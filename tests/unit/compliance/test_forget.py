@@ -31,8 +31,11 @@ def test_forget_erases_the_user_from_every_namespace_version_and_store(setup: Se
     _seed(setup)
     report = setup.router.forget("alice")
     assert report.ok, report.summary()
-    assert report.deleted == 4 * 5 * 2 + 4 * 5 + 1  # vector + keyword records, vault: 20 docs + the user
     places = {p.place: p for p in report.places}
+    # 5 distinct texts, cached once per model version that embedded them (h32 and h64)
+    assert places["embedding-cache"].deleted == 10
+    # vector + keyword records, vault: 20 docs + the user, embedding cache
+    assert report.deleted == 4 * 5 * 2 + 4 * 5 + 1 + 10
     assert places["vector/acme:docs:h64"].deleted == 5
     assert places["keyword/globex:kb:h32"].deleted == 5
     assert places["vault"].deleted == 21
@@ -112,6 +115,7 @@ def test_an_interrupted_forget_resumes_and_skips_the_places_already_done(tmp_pat
 
     # a new process: same database, same stores
     again = build(db)
+    again.router.ladder = s.router.ladder
     again.router.indexes = s.router.indexes
     again.router.keyword = s.keyword
     again.router.catalog = s.router.catalog
