@@ -38,8 +38,8 @@ class Compliance:
     digests. With a residency policy, the router's ladder also gets a :class:`ResidencyGate`: every search,
     read and write of a region's namespace stays on that region's stores, fallbacks included.
 
-    ``forget`` visits, in order: the ingest queue and its dead-letter queue, every namespace of every vector
-    and keyword store, the result caches, the embedding cache, and the identity vault.
+    ``forget`` visits, in order: the ingest queue and its dead-letter queue, the result caches, the embedding
+    cache, every namespace of every vector and keyword store, and the identity vault.
 
     >>> from vectorrouter import Router
     >>> from vectorrouter.embeddings import TEST_MODEL
@@ -123,9 +123,11 @@ class Compliance:
         router.hooks.extend(self.hooks(router.embeddings))
         router.id_codec = self.codec
         router.eraser = self.eraser
+        # queues first (nothing queued may land after its store was erased), caches before the stores (whose
+        # erasure invalidates them) so the report shows what each cache held
         self.eraser.register(QueuePlaces(router))
-        self.eraser.register(RouterStores(router, sweep=self.sweep))
         self.eraser.register(CachePlaces(router))
+        self.eraser.register(RouterStores(router, sweep=self.sweep))
         return self
 
     def forget(self, user_id: str) -> ErasureReport:

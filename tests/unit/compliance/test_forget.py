@@ -205,3 +205,25 @@ def test_the_async_face_runs_the_same_forget(setup: Setup) -> None:
     report = asyncio.run(setup.router.aforget("alice"))
     assert report.ok
     assert setup.router.count("acme:docs", {"user_id": "alice"}) == 0
+
+
+def test_forget_trims_queued_and_dead_lettered_events_of_the_in_process_queue(setup: Setup) -> None:
+    r = setup.router
+    r.enqueue("acme:docs", [{"id": "a", "text": "alice queued", "metadata": {"user_id": "alice"}}])
+    r.enqueue(
+        "acme:docs",
+        [
+            {"id": "b", "text": "alice dead", "metadata": {"user_id": "alice"}},
+            {"id": "c", "text": "bob dead", "metadata": {"user_id": "bob"}},
+        ],
+    )
+    [first, second] = r.queue.claim("w", 10)
+    r.queue.dead_letter(second, "store rejected it")
+    r.queue.retry(first, "later", 0.0)
+    report = r.forget("alice")
+    assert report.ok, report.summary()
+    places = {p.place: p for p in report.places}
+    assert (places["ingest-queue:memory"].found, places["ingest-queue:memory"].deleted) == (1, 1)
+    assert (places["dead-letter:memory"].found, places["dead-letter:memory"].deleted) == (1, 1)
+    left = [(e.event_id, [rec.text for rec in e.records]) for e in r.queue.scan()]
+    assert left == [(second.event.event_id, ["bob dead"])]  # bob's record survives, trimmed, same event
