@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from vectorrouter.cache.redis_cache import map_redis_error
 from vectorrouter.compliance.erasure import ErasureTarget
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["CachePlaces", "EmbeddingCachePlace", "EmbeddingTrail", "ResultCachePlace"]
 
 #: Ingest embeds with the ``document`` task; query-task entries hold no user reference.
-_TASK = "document"
+_TASK: Literal["document"] = "document"
 
 
 class EmbeddingTrail:
@@ -46,9 +46,7 @@ class EmbeddingTrail:
     with another version, and those entries must be found too.
     """
 
-    def __init__(
-        self, embeddings: EmbeddingService, index: ErasureIndex, user_fields: Sequence[str]
-    ) -> None:
+    def __init__(self, embeddings: EmbeddingService, index: ErasureIndex, user_fields: Sequence[str]) -> None:
         self.embeddings = embeddings
         self.index = index
         self.user_fields = tuple(user_fields)
@@ -124,7 +122,7 @@ class ResultCachePlace:
         return len(self._owned(target))
 
 
-def _names_user(raw: bytes, target: ErasureTarget) -> bool:
+def _names_user(raw: bytes | str, target: ErasureTarget) -> bool:
     try:
         hits = json.loads(raw)["hits"]
     except (ValueError, KeyError, TypeError):

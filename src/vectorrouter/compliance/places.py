@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
 from vectorrouter.backends.base import StoreBackend
-from vectorrouter.ladder import KeywordStep, VectorStep
 from vectorrouter.compliance.erasure import ErasureTarget
 from vectorrouter.errors import ConfigurationError, InvalidNamespace
+from vectorrouter.ladder import KeywordStep, VectorStep
 from vectorrouter.types import Namespace
 
 if TYPE_CHECKING:
@@ -120,12 +120,13 @@ class RouterStores:
                 yield UnreachablePlace(ns)
                 continue
             for step in self._steps():
-                yield StorePlace(self.router, ns, step.kind, step)
+                kind: Literal["vector", "keyword"] = "vector" if isinstance(step, VectorStep) else "keyword"
+                yield StorePlace(self.router, ns, kind, step)
 
     def _steps(self) -> list[VectorStep | KeywordStep]:
         steps = self.router.ladder.steps.values()
-        vectors = [s for s in steps if isinstance(s, VectorStep)]
-        keywords = [s for s in steps if isinstance(s, KeywordStep)]
+        vectors: list[VectorStep | KeywordStep] = [s for s in steps if isinstance(s, VectorStep)]
+        keywords: list[VectorStep | KeywordStep] = [s for s in steps if isinstance(s, KeywordStep)]
         # stores shared by two steps (one backend behind two names) are one place
         seen: set[int] = set()
         out: list[VectorStep | KeywordStep] = []

@@ -1,5 +1,6 @@
 """forget() on real Redis: the result cache, the L2 embedding cache, the queue and the dead-letter queue."""
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -28,10 +29,14 @@ def _fill(rig: RedisRig) -> None:
         for q in ("glacier fjord", "glacier coast", "alice glacier"):
             rig.router.search(ns, q, k=5)  # answers (with alice's hits) land in the result cache
     # queued but not yet written: one event mixing both users, one with alice only
-    rig.router.enqueue("acme:docs", _docs("alice", ["alice queued a note"], "-q") + _docs("bob", ["bob queued"], "-q"))
+    rig.router.enqueue(
+        "acme:docs", _docs("alice", ["alice queued a note"], "-q") + _docs("bob", ["bob queued"], "-q")
+    )
     rig.router.enqueue("globex:docs", _docs("alice", ["alice queued another"], "-q2"))
     # and one mixed event that failed for good
-    rig.router.enqueue("acme:docs", _docs("alice", ["alice dead letter"], "-d") + _docs("bob", ["bob dead"], "-d"))
+    rig.router.enqueue(
+        "acme:docs", _docs("alice", ["alice dead letter"], "-d") + _docs("bob", ["bob dead"], "-d")
+    )
     deliveries = rig.queue.claim("test", max_events=10)
     dead = next(d for d in deliveries if any("dead" in (r.text or "") for r in d.event.records))
     rig.queue.dead_letter(dead, "store rejected it")
@@ -66,7 +71,7 @@ def test_forget_erases_caches_queue_and_dead_letters_and_verifies_each(rig: Redi
     queued = [r.text for e in rig.queue.scan() for r in e.records]
     assert sorted(queued) == ["bob dead", "bob queued"]
     assert rig.embedding_keys_of(BOB) > 0
-    assert "erasure.verified" == list(rig.compliance.audit.entries())[-1].action
+    assert list(rig.compliance.audit.entries())[-1].action == "erasure.verified"
 
 
 def test_searches_after_forget_never_serve_the_user_from_the_cache(rig: RedisRig) -> None:
@@ -102,7 +107,5 @@ def test_with_redis_down_the_cache_places_are_unverified_and_the_stores_still_er
         finally:
             rig.router.close()
             rig.compliance.close()
-            try:
+            with contextlib.suppress(redis.RedisError):
                 rig.client.close()
-            except redis.RedisError:
-                pass

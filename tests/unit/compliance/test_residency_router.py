@@ -148,7 +148,8 @@ def test_a_degraded_answer_stays_in_region_through_the_keyword_store() -> None:
 
 def test_migration_mirror_writes_obey_the_mirrors_region(regions: Regions) -> None:
     class Mirror:
-        failed: list[str] = []
+        def __init__(self) -> None:
+            self.failed: list[str] = []
 
         def mirrors(self, ns: Namespace) -> list[Namespace]:
             return [ns.with_version("h64")]
