@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from vectorrouter.compliance.config import ComplianceConfig
 from vectorrouter.embeddings import DEFAULT_MODEL, ModelSpec, TaskSpec
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.ingest import IngestQueue, MemoryQueue
@@ -247,6 +248,8 @@ class RouterConfig(_Strict):
     #: The degradation ladder (see :mod:`vectorrouter.ladder.config`); absent means vector store, then keyword.
     ladder: LadderConfig = Field(default_factory=LadderConfig)
     migration: MigrationConfig = Field(default_factory=MigrationConfig)
+    #: Keyed ids, vault, allowlist, PII, residency, audit log, erasure (see :mod:`vectorrouter.compliance.config`).
+    compliance: ComplianceConfig | None = None
 
     @model_validator(mode="after")
     def _cross_check(self) -> RouterConfig:
@@ -301,6 +304,17 @@ class RouterConfig(_Strict):
             from vectorrouter.migration import MigrationResolver, QualityMonitor
 
             MigrationResolver(store, monitor=QualityMonitor()).attach(router)
+        if (
+            self.compliance is not None
+        ):  # the safe path is the only path for every process built from this file
+            compliance = self.compliance.build(root)
+            try:
+                compliance.attach(router)
+            except BaseException:
+                compliance.close()
+                router.close()
+                raise
+            router.on_close.append(compliance.close)
         return router
 
 

@@ -155,6 +155,8 @@ class Router:
         self.queue: IngestQueue = queue if queue is not None else MemoryQueue()
         #: Migration seam: picks the version a logical search goes to and mirrors writes (dual writes).
         self.resolver: VersionResolver | None = resolver
+        #: Called by :meth:`close` (e.g. the compliance layer's database, when a config file attached it).
+        self.on_close: list[Callable[[], None]] = []
 
     # -- construction -----------------------------------------------------------------------------
     @staticmethod
@@ -636,6 +638,8 @@ class Router:
         self.ladder.close()
         self.embeddings.close()
         self.catalog.close()
+        for callback in self.on_close:
+            callback()
 
     def __enter__(self) -> Router:
         return self
