@@ -263,7 +263,15 @@ class RouterConfig(_Strict):
             if ns.model not in self.models:
                 raise ValueError(f"namespaces.{logical}.model {ns.model!r} is not declared under [models]")
         self.ladder.check(self.vector_store.kind, self.keyword_store.kind)
+        if self.compliance is not None and self.compliance.residency is not None:
+            self._step_names()  # every residency store names a step of the ladder
         return self
+
+    def _step_names(self) -> dict[str, str]:
+        """``[compliance.residency] stores`` keys (ladder aliases allowed) → the ladder's step names."""
+        stores = self.compliance.residency.stores if self.compliance and self.compliance.residency else {}
+        kinds = (self.vector_store.kind, self.keyword_store.kind)
+        return {n: self.ladder.resolve([n], "compliance.residency.stores", *kinds)[0] for n in stores}
 
     def build(self, *, base: Path | None = None) -> Router:
         """Open the stores and return a ready :class:`~vectorrouter.router.Router`."""
@@ -307,7 +315,7 @@ class RouterConfig(_Strict):
         if (
             self.compliance is not None
         ):  # the safe path is the only path for every process built from this file
-            compliance = self.compliance.build(root)
+            compliance = self.compliance.build(root, step_names=self._step_names())
             try:
                 compliance.attach(router)
             except BaseException:

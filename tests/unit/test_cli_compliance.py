@@ -126,3 +126,24 @@ def test_compliance_config_errors_name_the_field_and_the_fix(
     monkeypatch.setenv("VR_TEST_KEYS", f"k1={SECRET}")
     assert main(["forget", "alice"]) == 2
     assert "at least one metadata rule" in capsys.readouterr().err
+
+
+RESIDENCY = """
+[compliance.residency]
+namespaces = { "acme-eu:*" = "EU", "acme-us:*" = "US" }
+stores = { primary = ["EU"] }
+"""
+
+
+def test_residency_stores_may_use_ladder_aliases_and_a_region_without_stores_is_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "vectorrouter.toml").write_text(CONFIG + RESIDENCY)
+    assert main(["ingest", "docs.jsonl", "-n", "acme-eu:energy", "--no-progress"]) == 0
+    assert main(["search", "wind", "-n", "acme-eu:energy", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["ingest", "docs.jsonl", "-n", "acme-us:energy", "--no-progress"]) == 2
+    assert "must stay in US" in capsys.readouterr().err
+    (workdir / "vectorrouter.toml").write_text(CONFIG + RESIDENCY.replace("primary =", "secundary ="))
+    assert main(["forget", "alice"]) == 2
+    assert "compliance.residency.stores: unknown step 'secundary'" in capsys.readouterr().err

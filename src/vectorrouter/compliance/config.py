@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -141,8 +142,12 @@ class ComplianceConfig(_Strict):
                 f"{self.audit_key_env} is not valid base64", field="compliance.audit_key_env"
             ) from None
 
-    def build(self, root: Path | None) -> Compliance:
-        """The compliance layer this section describes (not yet attached to a router)."""
+    def build(self, root: Path | None, *, step_names: Mapping[str, str] | None = None) -> Compliance:
+        """The compliance layer this section describes (not yet attached to a router).
+
+        ``step_names`` maps the ladder section's aliases (``primary``, ``keyword``) to the step names the ladder
+        reports, so ``[compliance.residency] stores`` may use either.
+        """
         from vectorrouter.compliance.allowlist import MetadataAllowlist, NamespacePolicy
         from vectorrouter.compliance.core import Compliance
         from vectorrouter.compliance.keys import Keyring
@@ -152,16 +157,24 @@ class ComplianceConfig(_Strict):
         allowlist = MetadataAllowlist(
             {p: NamespacePolicy(frozenset(r.allow), r.on_unknown) for p, r in self.metadata.items()}
         )
-        residency = (
-            ResidencyPolicy(
+        residency = None
+        if self.residency is not None:
+            stores: dict[str, list[str]] = {}
+            for name, regions in self.residency.stores.items():
+                step = (step_names or {}).get(name, name)
+                if step in stores:
+                    raise ConfigurationError(
+                        f"step {step!r} is declared twice (as {name!r} and under another name)",
+                        field=f"compliance.residency.stores.{name}",
+                        fix="declare each step once",
+                    )
+                stores[step] = regions
+            residency = ResidencyPolicy(
                 self.residency.namespaces,
-                self.residency.stores,
+                stores,
                 field=self.residency.field,
                 untagged=self.residency.untagged,
             )
-            if self.residency is not None
-            else None
-        )
         scrubber = None
         if self.pii is not None:
             from vectorrouter.compliance.pii import PiiScrubber

@@ -141,6 +141,10 @@ def test_a_degraded_answer_stays_in_region_through_the_keyword_store() -> None:
         us = r.router.search("acme-us:docs", "glacier", k=3)
         assert (us.served_by, us.mode) == ("secondary-us", "dense")
         assert {a.step for a in us.skipped} == {"primary-eu", "keyword-eu"}
+        with pytest.raises(
+            ResidencyViolation, match="needs a keyword store, and residency: .* must stay in US"
+        ):
+            r.router.search("acme-us:docs", "glacier", k=3, mode="keyword")
     finally:
         r.router.close()
         r.compliance.close()
