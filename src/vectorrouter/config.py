@@ -463,4 +463,15 @@ state = "file"                 # file (a folder under path) | redis (every servi
 # [ladder.policies.secondary]
 # timeout_ms = 500
 # retries = 0
+
+# Compliance: keyed ids, encrypted identity vault, metadata allowlist, PII scrubbing, residency, audit log and
+# `vectorrouter forget` / `vectorrouter audit verify`. Needs the `compliance` extra. See docs/compliance.md.
+# [compliance]
+# keys_env = "VECTORROUTER_KEYS"   # "k1=<base64 secret>"; make one with vectorrouter.compliance.generate_secret()
+# user_fields = ["user_id"]
+# [compliance.metadata."*"]
+# allow = ["lang", "title"]
+# [compliance.residency]
+# namespaces = { "acme-eu:*" = "EU" }
+# stores = { primary = ["EU"], keyword = ["EU"] }
 """
