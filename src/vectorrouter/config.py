@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from vectorrouter.compliance.config import ComplianceConfig
 from vectorrouter.embeddings import DEFAULT_MODEL, ModelSpec, TaskSpec
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.ingest import IngestQueue, MemoryQueue
@@ -247,6 +248,8 @@ class RouterConfig(_Strict):
     #: The degradation ladder (see :mod:`vectorrouter.ladder.config`); absent means vector store, then keyword.
     ladder: LadderConfig = Field(default_factory=LadderConfig)
     migration: MigrationConfig = Field(default_factory=MigrationConfig)
+    #: Keyed ids, vault, allowlist, PII, residency, audit log, erasure (see :mod:`vectorrouter.compliance.config`).
+    compliance: ComplianceConfig | None = None
 
     @model_validator(mode="after")
     def _cross_check(self) -> RouterConfig:
@@ -260,7 +263,15 @@ class RouterConfig(_Strict):
             if ns.model not in self.models:
                 raise ValueError(f"namespaces.{logical}.model {ns.model!r} is not declared under [models]")
         self.ladder.check(self.vector_store.kind, self.keyword_store.kind)
+        if self.compliance is not None and self.compliance.residency is not None:
+            self._step_names()  # every residency store names a step of the ladder
         return self
+
+    def _step_names(self) -> dict[str, str]:
+        """``[compliance.residency] stores`` keys (ladder aliases allowed) → the ladder's step names."""
+        stores = self.compliance.residency.stores if self.compliance and self.compliance.residency else {}
+        kinds = (self.vector_store.kind, self.keyword_store.kind)
+        return {n: self.ladder.resolve([n], "compliance.residency.stores", *kinds)[0] for n in stores}
 
     def build(self, *, base: Path | None = None) -> Router:
         """Open the stores and return a ready :class:`~vectorrouter.router.Router`."""
@@ -301,6 +312,17 @@ class RouterConfig(_Strict):
             from vectorrouter.migration import MigrationResolver, QualityMonitor
 
             MigrationResolver(store, monitor=QualityMonitor()).attach(router)
+        if (
+            self.compliance is not None
+        ):  # the safe path is the only path for every process built from this file
+            compliance = self.compliance.build(root, step_names=self._step_names())
+            try:
+                compliance.attach(router)
+            except BaseException:
+                compliance.close()
+                router.close()
+                raise
+            router.on_close.append(compliance.close)
         return router
 
 
@@ -441,4 +463,15 @@ state = "file"                 # file (a folder under path) | redis (every servi
 # [ladder.policies.secondary]
 # timeout_ms = 500
 # retries = 0
+
+# Compliance: keyed ids, encrypted identity vault, metadata allowlist, PII scrubbing, residency, audit log and
+# `vectorrouter forget` / `vectorrouter audit verify`. Needs the `compliance` extra. See docs/compliance.md.
+# [compliance]
+# keys_env = "VECTORROUTER_KEYS"   # "k1=<base64 secret>"; make one with vectorrouter.compliance.generate_secret()
+# user_fields = ["user_id"]
+# [compliance.metadata."*"]
+# allow = ["lang", "title"]
+# [compliance.residency]
+# namespaces = { "acme-eu:*" = "EU" }
+# stores = { primary = ["EU"], keyword = ["EU"] }
 """

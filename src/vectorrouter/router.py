@@ -25,7 +25,13 @@ from vectorrouter.backends import make_keyword_backend, make_vector_factory
 from vectorrouter.backends.base import KeywordBackend, VectorBackend
 from vectorrouter.embeddings import DEFAULT_MODEL, EmbeddingService, ModelSpec
 from vectorrouter.embeddings.base import Embedder
-from vectorrouter.errors import BackendError, ConfigurationError, DimensionMismatch, InvalidRecord
+from vectorrouter.errors import (
+    BackendError,
+    ConfigurationError,
+    DimensionMismatch,
+    InvalidRecord,
+    ResidencyViolation,
+)
 from vectorrouter.filters import Filter
 from vectorrouter.hooks import PLAIN_IDS, IdCodec, IngestContext, IngestHook, run_hooks
 from vectorrouter.ingest import IngestEvent, IngestQueue, MemoryQueue
@@ -155,6 +161,8 @@ class Router:
         self.queue: IngestQueue = queue if queue is not None else MemoryQueue()
         #: Migration seam: picks the version a logical search goes to and mirrors writes (dual writes).
         self.resolver: VersionResolver | None = resolver
+        #: Called by :meth:`close` (e.g. the compliance layer's database, when a config file attached it).
+        self.on_close: list[Callable[[], None]] = []
 
     # -- construction -----------------------------------------------------------------------------
     @staticmethod
@@ -483,6 +491,9 @@ class Router:
         if mode in ("keyword", "hybrid"):
             if not query:
                 raise InvalidRecord(f"mode={mode!r} needs query text")
+            refused = [r for n, r in self.ladder.refused(ns) if self.ladder.steps[n].kind == "keyword"]
+            if not has_keyword and refused:  # a keyword store exists but may not serve this namespace
+                raise ResidencyViolation(f"mode={mode!r} needs a keyword store, and {refused[0]}")
             if not has_keyword:
                 raise ConfigurationError(
                     f"mode={mode!r} needs a keyword store",
@@ -636,6 +647,8 @@ class Router:
         self.ladder.close()
         self.embeddings.close()
         self.catalog.close()
+        for callback in self.on_close:
+            callback()
 
     def __enter__(self) -> Router:
         return self

@@ -27,6 +27,8 @@ COMMANDS = [
     "eval",
     "estimate",
     "migrate",
+    "forget",
+    "audit",
     "demo",
 ]
 

@@ -9,18 +9,21 @@ from typing import TYPE_CHECKING
 from vectorrouter.compliance._db import Database
 from vectorrouter.compliance.allowlist import MetadataAllowlist
 from vectorrouter.compliance.audit import AuditLog
+from vectorrouter.compliance.caches import CachePlaces, EmbeddingTrail
 from vectorrouter.compliance.erasure import Eraser, ErasureReport
 from vectorrouter.compliance.identity import KeyedIdHook, VaultIds
 from vectorrouter.compliance.index import ErasureIndex
 from vectorrouter.compliance.keys import KeyedIds, Keyring
 from vectorrouter.compliance.pii import PiiScrubber
 from vectorrouter.compliance.places import RouterStores
-from vectorrouter.compliance.residency import ResidencyHook, ResidencyPolicy
+from vectorrouter.compliance.queues import QueuePlaces
+from vectorrouter.compliance.residency import ResidencyGate, ResidencyHook, ResidencyPolicy
 from vectorrouter.compliance.vault import IdentityVault
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.hooks import IngestHook
 
 if TYPE_CHECKING:
+    from vectorrouter.embeddings import EmbeddingService
     from vectorrouter.router import Router
 
 __all__ = ["Compliance"]
@@ -30,8 +33,13 @@ class Compliance:
     """Keyed ids, vault, allowlist, PII scrubber, residency check, audit log and erasure, wired together.
 
     The ingest pipeline it installs runs, in order: residency check → metadata allowlist → PII scrub →
-    keyed identifiers (which also writes the vault and the erasure index). The fields named in
-    ``user_fields`` hold user references: they are always allowed, never scrubbed, and stored as digests.
+    keyed identifiers (which also writes the vault and the erasure index) → embedding trail. The fields
+    named in ``user_fields`` hold user references: they are always allowed, never scrubbed, and stored as
+    digests. With a residency policy, the router's ladder also gets a :class:`ResidencyGate`: every search,
+    read and write of a region's namespace stays on that region's stores, fallbacks included.
+
+    ``forget`` visits, in order: the ingest queue and its dead-letter queue, the result caches, the embedding
+    cache, every namespace of every vector and keyword store, and the identity vault.
 
     >>> from vectorrouter import Router
     >>> from vectorrouter.embeddings import TEST_MODEL
@@ -89,7 +97,7 @@ class Compliance:
         )
         self.sweep = sweep
 
-    def hooks(self) -> list[IngestHook]:
+    def hooks(self, embeddings: EmbeddingService | None = None) -> list[IngestHook]:
         """The ordered ingest pipeline (see the class docstring)."""
         out: list[IngestHook] = []
         if self.residency is not None:
@@ -98,6 +106,8 @@ class Compliance:
         if self.scrubber is not None:
             out.append(self.scrubber)
         out.append(KeyedIdHook(self.ids, self.vault, self.index, self.user_fields))
+        if embeddings is not None:
+            out.append(EmbeddingTrail(embeddings, self.index, self.user_fields))
         return out
 
     def attach(self, router: Router) -> Compliance:
@@ -106,9 +116,17 @@ class Compliance:
             raise ConfigurationError(
                 "this router already has a compliance layer attached", field="compliance"
             )
-        router.hooks.extend(self.hooks())
+        if self.residency is not None:
+            gate = ResidencyGate(self.residency, self.audit)
+            gate.check_ladder(router.ladder)  # every store's regions declared, or fail now
+            router.ladder.install_gate(gate)
+        router.hooks.extend(self.hooks(router.embeddings))
         router.id_codec = self.codec
         router.eraser = self.eraser
+        # queues first (nothing queued may land after its store was erased), caches before the stores (whose
+        # erasure invalidates them) so the report shows what each cache held
+        self.eraser.register(QueuePlaces(router))
+        self.eraser.register(CachePlaces(router))
         self.eraser.register(RouterStores(router, sweep=self.sweep))
         return self
 

@@ -1,14 +1,17 @@
 """Right to erasure: ``forget(user_id)`` over every *place* holding user data, verified, resumable, audited.
 
-A place is anything that can erase a user's data and then count what is left of it: one namespace of the
-vector store, the same namespace of the keyword store, the identity vault — and later the result cache,
-the embedding caches and the ingest queue and its dead-letter queue. Places come from *providers*
+A place is anything that can erase a user's data and then count what is left of it: one namespace of each
+vector and keyword store, the result cache, the embedding cache, the ingest queue and its dead-letter
+queue, the identity vault. Places come from *providers*
 registered on the :class:`Eraser`; each provider decides which of its places a target touches.
 
 One erasure is a persisted *job*: which places are done, with their counts. A crash in the middle leaves
 the job running; the next ``forget`` of the same user resumes it and skips the places already done. Once
 every place is erased, each is searched again for residue; only a clean verification removes the user's
 rows from the erasure index and closes the job. Every step lands in the audit log, by digest only.
+
+A place that cannot be reached (its store is down) is reported with the error and makes the report
+unverified; the other places are still erased, and a later ``forget`` finishes the job.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from vectorrouter.compliance.audit import AuditLog
 from vectorrouter.compliance.index import ErasureIndex
 from vectorrouter.compliance.keys import KeyedIds
 from vectorrouter.compliance.vault import IdentityVault
-from vectorrouter.errors import InvalidRecord
+from vectorrouter.errors import BackendError, InvalidRecord
 from vectorrouter.filters import Filter, In, Or
 
 __all__ = [
@@ -65,6 +68,8 @@ class ErasureTarget:
     user_fields: tuple[str, ...]
     #: Stored record ids per versioned namespace, from the erasure index.
     records: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``(text digest, embedding-cache key)`` of the user's texts, from the embedding trail.
+    cache_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def subject(self) -> str:
@@ -77,6 +82,10 @@ class ErasureTarget:
 
     def record_ids(self) -> list[str]:
         return list(dict.fromkeys(rid for ids in self.records.values() for rid in ids))
+
+    def owns(self, metadata: Mapping[str, object]) -> bool:
+        """True when a record's metadata names this user in a user-reference field (as :meth:`filter`)."""
+        return any(metadata.get(f) in self.user_digests for f in self.user_fields)
 
 
 class ErasurePlace(Protocol):
@@ -112,6 +121,8 @@ class PlaceReport:
     residue: int
     #: True when this place was erased by an earlier, interrupted run of the same job.
     resumed: bool = False
+    #: Why the place could not be erased or checked (its store was down); such a place is not verified.
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +137,7 @@ class ErasureReport:
 
     @property
     def ok(self) -> bool:
-        return all(p.residue == 0 for p in self.places)
+        return all(p.residue == 0 and not p.error for p in self.places)
 
     @property
     def deleted(self) -> int:
@@ -136,7 +147,8 @@ class ErasureReport:
         width = max([len(p.place) for p in self.places] + [5])
         lines = [f"{'place':<{width}}  {'found':>7}  {'deleted':>7}  {'residue':>7}"]
         lines += [
-            f"{p.place:<{width}}  {p.found:>7}  {p.deleted:>7}  {p.residue:>7}{'  (earlier run)' if p.resumed else ''}"
+            f"{p.place:<{width}}  {p.found:>7}  {p.deleted:>7}  {'?' if p.error else p.residue:>7}"
+            f"{'  (earlier run)' if p.resumed else ''}{f'  UNREACHABLE: {p.error}' if p.error else ''}"
             for p in self.places
         ]
         verdict = "verified: nothing left" if self.ok else "RESIDUE FOUND"
@@ -243,7 +255,7 @@ class Eraser:
             raise InvalidRecord(f"forget needs the user's id as a non-empty string, got {user_id!r}")
         digests = tuple(self.ids.user_all(user_id))
         records = {ns: tuple(ids) for ns, ids in self.index.where(digests).items()}
-        return ErasureTarget(digests, self.user_fields, records)
+        return ErasureTarget(digests, self.user_fields, records, tuple(self.index.texts(digests)))
 
     def __call__(self, user_id: str) -> ErasureReport:
         return self.forget(user_id)
@@ -264,22 +276,30 @@ class Eraser:
             {"job": job_id, "namespaces": len(target.records), "records": len(target.record_ids())},
         )
         places = [p for prov in self.providers for p in prov.places(target)]
+        errors: dict[str, str] = {}
         for place in places:
             if place.name not in done:
-                found = place.residue(target)
-                deleted = place.erase(target)
+                try:
+                    found = place.residue(target)
+                    deleted = place.erase(target)
+                except BackendError as exc:  # the others are still erased; this one stays unverified
+                    errors[place.name] = str(exc)
+                    continue
                 self._step(job_id, place.name, found, deleted, target.subject)
                 done[place.name] = (found, deleted)
-        keep = set().union(*(p.present(target) for p in places if isinstance(p, HoldsRecords)))
+        keep: set[str] = set()
+        for p in places:
+            if isinstance(p, HoldsRecords):
+                try:
+                    keep |= p.present(target)
+                except BackendError:  # cannot tell which records another user now owns: keep them all
+                    keep |= set(target.record_ids())
         vault = _VaultPlace(self.vault, keep)
         if vault.name not in done:
             found = vault.residue(target)
             done[vault.name] = (found, vault.erase(target))
             self._step(job_id, vault.name, *done[vault.name], target.subject)
-        reports = [
-            PlaceReport(p.name, *done[p.name], p.residue(target), resumed=p.name in earlier)
-            for p in [*places, vault]
-        ]
+        reports = [self._verify(p, target, done, errors, p.name in earlier) for p in [*places, vault]]
         report = ErasureReport(job_id, target.subject, reports, time.perf_counter() - started, resumed)
         if report.ok:
             self.index.remove(target.user_digests)
@@ -292,10 +312,26 @@ class Eraser:
                 "places": len(reports),
                 "deleted": report.deleted,
                 "residue": sum(p.residue for p in reports),
-                "residue_places": [p.place for p in reports if p.residue],
+                "residue_places": [p.place for p in reports if p.residue or p.error],
             },
         )
         return report
+
+    @staticmethod
+    def _verify(
+        place: ErasurePlace,
+        target: ErasureTarget,
+        done: Mapping[str, tuple[int, int]],
+        errors: dict[str, str],
+        resumed: bool,
+    ) -> PlaceReport:
+        found, deleted = done.get(place.name, (0, 0))
+        if place.name in errors:
+            return PlaceReport(place.name, found, deleted, 0, resumed, errors[place.name])
+        try:
+            return PlaceReport(place.name, found, deleted, place.residue(target), resumed)
+        except BackendError as exc:
+            return PlaceReport(place.name, found, deleted, 0, resumed, f"residue check failed: {exc}")
 
     def _step(self, job_id: str, place: str, found: int, deleted: int, subject: str) -> None:
         self.jobs.step(job_id, place, found, deleted)

@@ -4,6 +4,12 @@ Written on ingest by the keyed-identifier hook, *before* anything reaches a stor
 (an ingest that failed after the hook ran) but never under-report. ``forget`` reads it to know which
 namespaces and records to visit instead of scanning stores by a key pattern, and deletes a user's rows
 only once the erasure has been verified.
+
+Beside it, the *embedding trail*: for each user, the embedding-cache keys their texts were cached under
+(one per declared model version, ``document`` task) and the texts' digests. The cache is keyed by text
+content, not by user, so this is the only way ``forget`` can find those entries once the records are gone.
+It holds the same unkeyed SHA-256 text digests the persistent cache layer itself stores, and goes with the
+user's index rows.
 """
 
 from __future__ import annotations
@@ -21,6 +27,12 @@ CREATE TABLE IF NOT EXISTS vr_erasure_index (
     namespace TEXT NOT NULL,
     record_id TEXT NOT NULL,
     PRIMARY KEY (user_digest, namespace, record_id)
+);
+CREATE TABLE IF NOT EXISTS vr_erasure_texts (
+    user_digest TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    PRIMARY KEY (user_digest, cache_key)
 )
 """
 
@@ -56,7 +68,23 @@ class ErasureIndex:
             out[ns].append(rid)
         return {ns: list(dict.fromkeys(ids)) for ns, ids in out.items()}
 
+    def add_texts(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Record ``(user digest, text digest, embedding-cache key)`` triples; repeats are ignored."""
+        self.db.executemany(
+            "INSERT INTO vr_erasure_texts VALUES (?,?,?) ON CONFLICT DO NOTHING", list(dict.fromkeys(rows))
+        )
+
+    def texts(self, user_digests: Sequence[str]) -> list[tuple[str, str]]:
+        """``(text digest, cache key)`` pairs recorded for any of ``user_digests``."""
+        rows = self.db.query_in(
+            "SELECT DISTINCT text_hash, cache_key FROM vr_erasure_texts WHERE user_digest IN ({in}) "
+            "ORDER BY text_hash, cache_key",
+            list(user_digests),
+        )
+        return [(str(t), str(k)) for t, k in rows]
+
     def remove(self, user_digests: Sequence[str]) -> int:
+        self.db.execute_in("DELETE FROM vr_erasure_texts WHERE user_digest IN ({in})", list(user_digests))
         return self.db.execute_in(
             "DELETE FROM vr_erasure_index WHERE user_digest IN ({in})", list(user_digests)
         )

@@ -1,4 +1,6 @@
-"""The router's own stores as erasure places: every namespace and model version, vector and keyword.
+"""The router's own stores as erasure places: every namespace and model version, every vector and keyword
+store of the ladder (a secondary store too, and a store residency keeps the namespace away from: data
+written there before the policy existed must go as well).
 
 The erasure index says which namespaces a user reached; each is expanded to every model version of its
 logical namespace that the catalog knows (a migration's backfill copies records into a new version), and
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from vectorrouter.backends.base import StoreBackend
 from vectorrouter.compliance.erasure import ErasureTarget
 from vectorrouter.errors import ConfigurationError, InvalidNamespace
+from vectorrouter.ladder import KeywordStep, VectorStep
 from vectorrouter.types import Namespace
 
 if TYPE_CHECKING:
@@ -24,15 +27,33 @@ __all__ = ["RouterStores", "StorePlace", "UnreachablePlace"]
 
 
 class StorePlace:
-    """One namespace of one of the router's stores."""
+    """One namespace of one of the router's stores.
 
-    def __init__(self, router: Router, ns: Namespace, kind: Literal["vector", "keyword"]) -> None:
+    Named ``vector/<ns>`` and ``keyword/<ns>`` for the router's first vector and keyword store, and
+    ``<kind>:<step>/<ns>`` for the other steps of its ladder.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        ns: Namespace,
+        kind: Literal["vector", "keyword"],
+        step: VectorStep | KeywordStep | None = None,
+    ) -> None:
         self.router = router
         self.ns = ns
         self.kind = kind
-        self.name = f"{kind}/{ns}"
+        self.step = step
+        first = step is None or (
+            step.indexes is router.indexes if isinstance(step, VectorStep) else step.backend is router.keyword
+        )
+        self.name = f"{kind}/{ns}" if first else f"{kind}:{step.name}/{ns}"  # type: ignore[union-attr]
 
     def _backend(self) -> StoreBackend:
+        if isinstance(self.step, KeywordStep):
+            return self.step.backend
+        if isinstance(self.step, VectorStep):
+            return self.step.backend(self.router.embeddings.spec(self.ns.model_version))
         if self.kind == "keyword":
             assert self.router.keyword is not None
             return self.router.keyword
@@ -98,6 +119,20 @@ class RouterStores:
             except ConfigurationError:
                 yield UnreachablePlace(ns)
                 continue
-            yield StorePlace(self.router, ns, "vector")
-            if self.router.keyword is not None:
-                yield StorePlace(self.router, ns, "keyword")
+            for step in self._steps():
+                kind: Literal["vector", "keyword"] = "vector" if isinstance(step, VectorStep) else "keyword"
+                yield StorePlace(self.router, ns, kind, step)
+
+    def _steps(self) -> list[VectorStep | KeywordStep]:
+        steps = self.router.ladder.steps.values()
+        vectors: list[VectorStep | KeywordStep] = [s for s in steps if isinstance(s, VectorStep)]
+        keywords: list[VectorStep | KeywordStep] = [s for s in steps if isinstance(s, KeywordStep)]
+        # stores shared by two steps (one backend behind two names) are one place
+        seen: set[int] = set()
+        out: list[VectorStep | KeywordStep] = []
+        for s in [*vectors, *keywords]:
+            ident = id(s.indexes) if isinstance(s, VectorStep) else id(s.backend)
+            if ident not in seen:
+                seen.add(ident)
+                out.append(s)
+        return out

@@ -15,13 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from vectorrouter.errors import ConfigurationError, ResidencyViolation
 from vectorrouter.hooks import IngestContext
 from vectorrouter.types import Namespace, Record
 
-__all__ = ["ResidencyDecision", "ResidencyHook", "ResidencyPolicy"]
+if TYPE_CHECKING:
+    from vectorrouter.compliance.audit import AuditLog
+    from vectorrouter.ladder import Ladder
+
+__all__ = ["ResidencyDecision", "ResidencyGate", "ResidencyHook", "ResidencyPolicy"]
 
 _REGION = re.compile(r"^[A-Z][A-Z0-9_-]{1,15}$")
 
@@ -158,3 +162,46 @@ class ResidencyHook:
         for rec in records:
             self.policy.check_record(ctx.namespace, rec)
         return records
+
+
+class ResidencyGate:
+    """The router-side enforcement: a :class:`~vectorrouter.ladder.walk.StepGate` over a :class:`ResidencyPolicy`.
+
+    Installed on the ladder by :meth:`~vectorrouter.compliance.Compliance.attach`, it keeps every step of another
+    region away from a region's namespace, for searches, reads (get, count) and writes alike, including the
+    writes of a migration's mirror and of the ingest worker (they all go through the ladder). The ladder works a
+    namespace's path out once per process, so each namespace's decision is audited once, not per search.
+
+    >>> policy = ResidencyPolicy({"acme:*": "EU"}, {"eu": {"EU"}, "us": {"US"}})
+    >>> ResidencyGate(policy)(Namespace("acme", "docs", "v1"), ["eu", "us"])
+    {'us': 'residency: acme:docs:v1 must stay in EU; step us holds US'}
+    """
+
+    def __init__(self, policy: ResidencyPolicy, audit: AuditLog | None = None) -> None:
+        self.policy = policy
+        self.audit = audit
+        self._kinds: dict[str, str] = {}
+
+    def check_ladder(self, ladder: Ladder) -> None:
+        """Every step must have its regions declared: fail at attach time, not on the first search."""
+        for name, step in ladder.steps.items():
+            self.policy.store_regions(name)
+            self._kinds[name] = step.kind
+
+    def __call__(self, ns: Namespace, steps: Sequence[str]) -> dict[str, str]:
+        decision = self.policy.steps_for(ns, steps, "read")
+        if self.audit is not None and decision.region is not None:
+            self.audit.append("residency.decision", str(ns), decision.audit_details())
+        refused: dict[str, str] = {}
+        for step in decision.refused:
+            held = ", ".join(sorted(self.policy.store_regions(step))) or "no region"
+            must = decision.region or "stores without a region"
+            refused[step] = f"residency: {ns} must stay in {must}; step {step} holds {held}"
+        if not any(self._kinds.get(s, "vector") == "vector" for s in decision.allowed):
+            raise ResidencyViolation(
+                f"{ns} must stay in {decision.region or 'stores without a region'}, and no vector store of its "
+                f"ladder ({', '.join(steps)}) may hold it; nothing was read or written. Fix: add a vector store "
+                f"of that region to the ladder and declare it under compliance.residency.stores",
+                region=decision.region,
+            )
+        return refused

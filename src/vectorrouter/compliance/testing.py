@@ -161,6 +161,25 @@ class AuditLogContract:
         assert not result.ok
         assert [(p.seq, p.kind) for p in result.problems] == [(3, "edited")]
 
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [
+            ("action", "'erasure.verified'"),
+            ("subject", "'k1:" + "0" * 64 + "'"),
+            ("ts_us", "ts_us + 1"),
+            ("prev", "'" + "1" * 64 + "'"),
+        ],
+    )
+    def test_any_edited_column_is_detected(self, log: AuditLog, column: str, value: str) -> None:
+        log.db.execute(f"UPDATE vr_audit SET {column} = {value} WHERE seq = 4")
+        problems = {(p.seq, p.kind) for p in log.verify().problems}
+        assert (4, "edited") in problems
+
+    def test_a_rewritten_digest_breaks_the_next_link(self, log: AuditLog) -> None:
+        log.db.execute("UPDATE vr_audit SET digest = ? WHERE seq = 2", ("2" * 64,))
+        problems = {(p.seq, p.kind) for p in log.verify().problems}
+        assert problems == {(2, "edited"), (3, "broken_link")}
+
     def test_removed_middle_entry_is_detected(self, log: AuditLog) -> None:
         log.db.execute("DELETE FROM vr_audit WHERE seq = 2")
         kinds = {(p.seq, p.kind) for p in log.verify().problems}

@@ -18,6 +18,11 @@ Every answer but one from the mode's first-choice step(s) is marked ``degraded``
 lifetime is also ``stale``. Complete answers (both halves of a hybrid, the requested kind otherwise) are stored
 in the cache; degraded cross-kind or stale answers never are.
 
+A *gate* (installed with :meth:`Ladder.install_gate`, e.g. by the compliance layer's residency policy) may refuse
+steps per namespace: refused steps are never searched, read or written for that namespace, each search lists them
+as ``skipped`` attempts with the gate's reason, and when the steps left cannot answer the search fails with
+:class:`~vectorrouter.errors.ResidencyViolation` instead of falling back to a refused step.
+
 Failures are classified once (:func:`vectorrouter.errors.is_caller_error`): a caller error raises at once and the
 walk stops; a :class:`~vectorrouter.errors.BackendError` is recorded as an attempt and the walk moves on;
 anything else is a bug in an adapter and is raised, never hidden behind a fallback.
@@ -28,11 +33,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from vectorrouter.cache.keys import result_key
 from vectorrouter.embeddings.base import ModelSpec
-from vectorrouter.errors import BackendError, BackendUnavailable, ConfigurationError, RateLimited
+from vectorrouter.errors import (
+    BackendError,
+    BackendUnavailable,
+    ConfigurationError,
+    RateLimited,
+    ResidencyViolation,
+)
 from vectorrouter.ladder.cache_step import CacheStep
 from vectorrouter.ladder.metrics import MetricsRegistry
 from vectorrouter.ladder.query import Answer, LadderExhausted, Query, Walk, new_query_id
@@ -45,7 +56,14 @@ from vectorrouter.types import Attempt, Hit, Namespace, SearchResult
 if TYPE_CHECKING:
     from vectorrouter.cache.redis_cache import CacheLookup
 
-__all__ = ["Ladder", "LadderExhausted", "Query"]
+__all__ = ["Ladder", "LadderExhausted", "Query", "StepGate"]
+
+
+class StepGate(Protocol):
+    """Decides which steps of a namespace's ladder must not touch its data (residency, for one)."""
+
+    def __call__(self, ns: Namespace, steps: Sequence[str]) -> Mapping[str, str]:
+        """The refused steps, each with a one-line reason. Raise if no step at all may be used."""
 
 
 class _Path(NamedTuple):
@@ -53,6 +71,8 @@ class _Path(NamedTuple):
     vectors: list[VectorStep]
     keywords: list[KeywordStep]
     cache: CacheStep | None
+    #: Steps the gate refused for this namespace, with the reason.
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 log = logging.getLogger("vectorrouter.ladder")
@@ -93,6 +113,8 @@ class Ladder:
             for name, seq in (namespaces or {}).items()
         }
         self._paths: dict[str, _Path] = {}
+        #: Refuses steps per namespace (see :meth:`install_gate`); ``None`` lets every step serve every namespace.
+        self.gate: StepGate | None = None
         self.metrics = metrics or MetricsRegistry()
         self._attempts = self.metrics.counter(
             "vr_step_attempts_total", "Search attempts per ladder step and outcome"
@@ -149,14 +171,37 @@ class Ladder:
             path is None
         ):  # the ladder's shape is fixed once built, so each namespace's path is worked out once
             names = self.namespaces.get(key) or self.namespaces.get(ns.logical) or self.order
-            steps = [self.steps[n] for n in names]
+            refused = dict(self.gate(ns, names)) if self.gate is not None else {}
+            steps = [self.steps[n] for n in names if n not in refused]
             path = self._paths[key] = _Path(
                 steps,
                 [s for s in steps if isinstance(s, VectorStep)],
                 [s for s in steps if isinstance(s, KeywordStep)],
                 next((s for s in steps if isinstance(s, CacheStep)), None),
+                tuple((n, refused[n]) for n in names if n in refused),
             )
         return path
+
+    def install_gate(self, gate: StepGate | None) -> None:
+        """Refuse steps per namespace from now on (``None`` removes the gate). Paths are worked out again."""
+        self.gate = gate
+        self._paths.clear()
+
+    def refused(self, ns: Namespace) -> list[tuple[str, str]]:
+        """The steps the gate keeps away from ``ns``, with the reasons."""
+        return list(self._path(ns).refused)
+
+    def _gated(self, ns: Namespace, what: str, attempts: Sequence[Attempt]) -> ResidencyViolation:
+        refused = self._path(ns).refused
+        tried = "; ".join(f"{a.step}: {a.outcome}{f' ({a.detail})' if a.detail else ''}" for a in attempts)
+        err = ResidencyViolation(
+            f"{what} of {ns}: no permitted step could answer [{tried}], and "
+            f"{', '.join(n for n, _ in refused)} may not serve it ({refused[0][1]}); refusing rather than "
+            "leaving the region. Fix: bring a permitted store back, or add one to the ladder",
+            region=None,
+        )
+        err.attempts = tuple(attempts)  # type: ignore[attr-defined]
+        return err
 
     def route(self, ns: Namespace) -> list[Step]:
         """The steps of ``ns``'s ladder: its own list (by full or ``tenant:feature`` name), else the default."""
@@ -198,6 +243,8 @@ class Ladder:
         walk = Walk(self, q)
         ns = q.namespace
         path = self._path(ns)
+        for name, reason in path.refused:
+            walk.record(name, "skipped", None, reason)
         cache = path.cache
         digest = ""
         found: CacheLookup | None = None
@@ -221,6 +268,8 @@ class Ladder:
         if answer is None:
             self._failed.inc(mode=q.mode)
             log.error("search of %s failed: every step of its ladder was down", ns)
+            if path.refused:
+                raise self._gated(ns, "search", walk.attempts)
             raise LadderExhausted(str(ns), walk.attempts)
         if (
             cache is not None
@@ -391,6 +440,8 @@ class Ladder:
             except BackendError as exc:
                 outcome, detail = classify(exc)
                 failures.append(Attempt(step.name, outcome, 0.0, detail))
+        if self._path(ns).refused:
+            raise self._gated(ns, "read", failures)
         raise LadderExhausted(str(ns), failures)
 
     def write(

@@ -31,8 +31,11 @@ def test_forget_erases_the_user_from_every_namespace_version_and_store(setup: Se
     _seed(setup)
     report = setup.router.forget("alice")
     assert report.ok, report.summary()
-    assert report.deleted == 4 * 5 * 2 + 4 * 5 + 1  # vector + keyword records, vault: 20 docs + the user
     places = {p.place: p for p in report.places}
+    # 5 distinct texts, cached once per model version that embedded them (h32 and h64)
+    assert places["embedding-cache"].deleted == 10
+    # vector + keyword records, vault: 20 docs + the user, embedding cache
+    assert report.deleted == 4 * 5 * 2 + 4 * 5 + 1 + 10
     assert places["vector/acme:docs:h64"].deleted == 5
     assert places["keyword/globex:kb:h32"].deleted == 5
     assert places["vault"].deleted == 21
@@ -112,6 +115,7 @@ def test_an_interrupted_forget_resumes_and_skips_the_places_already_done(tmp_pat
 
     # a new process: same database, same stores
     again = build(db)
+    again.router.ladder = s.router.ladder
     again.router.indexes = s.router.indexes
     again.router.keyword = s.keyword
     again.router.catalog = s.router.catalog
@@ -201,3 +205,25 @@ def test_the_async_face_runs_the_same_forget(setup: Setup) -> None:
     report = asyncio.run(setup.router.aforget("alice"))
     assert report.ok
     assert setup.router.count("acme:docs", {"user_id": "alice"}) == 0
+
+
+def test_forget_trims_queued_and_dead_lettered_events_of_the_in_process_queue(setup: Setup) -> None:
+    r = setup.router
+    r.enqueue("acme:docs", [{"id": "a", "text": "alice queued", "metadata": {"user_id": "alice"}}])
+    r.enqueue(
+        "acme:docs",
+        [
+            {"id": "b", "text": "alice dead", "metadata": {"user_id": "alice"}},
+            {"id": "c", "text": "bob dead", "metadata": {"user_id": "bob"}},
+        ],
+    )
+    [first, second] = r.queue.claim("w", 10)
+    r.queue.dead_letter(second, "store rejected it")
+    r.queue.retry(first, "later", 0.0)
+    report = r.forget("alice")
+    assert report.ok, report.summary()
+    places = {p.place: p for p in report.places}
+    assert (places["ingest-queue:memory"].found, places["ingest-queue:memory"].deleted) == (1, 1)
+    assert (places["dead-letter:memory"].found, places["dead-letter:memory"].deleted) == (1, 1)
+    left = [(e.event_id, [rec.text for rec in e.records]) for e in r.queue.scan()]
+    assert left == [(second.event.event_id, ["bob dead"])]  # bob's record survives, trimmed, same event
