@@ -27,6 +27,12 @@ catch these types::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vectorrouter.types import Attempt
+
 __all__ = [
     "BackendError",
     "BackendUnavailable",
@@ -126,10 +132,12 @@ class ResidencyViolation(CallerError):
     """Data tagged with a region would be written to, or read from, a store outside that region.
 
     Raised instead of falling back to a non-compliant store: leaving the region is never a degradation.
+    ``attempts`` lists what the permitted steps did when the refusal came from a search or read.
     """
 
-    def __init__(self, message: str, *, region: str | None = None) -> None:
+    def __init__(self, message: str, *, region: str | None = None, attempts: Sequence[Attempt] = ()) -> None:
         self.region = region
+        self.attempts = tuple(attempts)
         super().__init__(message)
 
 

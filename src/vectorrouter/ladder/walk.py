@@ -194,14 +194,13 @@ class Ladder:
     def _gated(self, ns: Namespace, what: str, attempts: Sequence[Attempt]) -> ResidencyViolation:
         refused = self._path(ns).refused
         tried = "; ".join(f"{a.step}: {a.outcome}{f' ({a.detail})' if a.detail else ''}" for a in attempts)
-        err = ResidencyViolation(
+        return ResidencyViolation(
             f"{what} of {ns}: no permitted step could answer [{tried}], and "
             f"{', '.join(n for n, _ in refused)} may not serve it ({refused[0][1]}); refusing rather than "
             "leaving the region. Fix: bring a permitted store back, or add one to the ladder",
             region=None,
+            attempts=attempts,
         )
-        err.attempts = tuple(attempts)  # type: ignore[attr-defined]
-        return err
 
     def route(self, ns: Namespace) -> list[Step]:
         """The steps of ``ns``'s ladder: its own list (by full or ``tenant:feature`` name), else the default."""
