@@ -7,6 +7,14 @@ numbers and the ``ipaddress`` module for IPs. We run the recognizers ourselves r
 presidio's ``AnalyzerEngine`` because that engine needs a spaCy model, and spaCy models are not on the
 package registry; the engine's context boost is replaced by a small, explicit one here.
 
+Two recognizers of our own fill gaps in presidio's, each built from a published definition rather than from
+examples: card numbers by issuer identification number (ISO/IEC 7812 IIN ranges and the lengths each network
+issues, any grouping, always Luhn-checked), and phone numbers that are *possible* under the numbering plan of
+their country (libphonenumber's length rules, without its "currently assigned" check) when written with an
+international prefix or right after a phone word. Look-alikes are rejected by the definition of what they
+look like: a dotted quad after ``v`` or a version/section word is a version or clause number, not an address,
+and a number whose digits carry a valid ISBN check digit in ISBN hyphenation (or after "ISBN") is a book.
+
 Everything runs offline. Email validation uses tldextract's bundled public-suffix snapshot, never a fetch.
 Names are detected only when an NER model is configured (``ner=`` an installed spaCy pipeline package, a
 pipeline directory, or a loaded ``spacy.Language``): without one, names pass through and the docs say so.
@@ -21,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.hooks import IngestContext
@@ -49,13 +57,26 @@ _CONTEXT_BOOST = 0.35
 #: Words that, right before a number, say it is a reference and not a person's (unvalidated kinds only).
 _REFERENCE_CUE = re.compile(
     r"(?:order|ord|invoice|inv|ref|reference|ticket|case|isbn|issn|sku|part|serial|tracking|version|build|po|"
-    r"account\s+no|batch|lot|model|item|receipt|booking|confirmation)\s*(?:no\.?|number|num|id|#)?\s*[:#-]?\s*$",
+    r"account\s+no|batch|lot|model|item|receipt|booking|confirmation|parcel|shipment|consignment|waybill|awb)\s*(?:no\.?|number|num|id|#)?\s*[:#-]?\s*$",
     re.IGNORECASE,
 )
 #: Before a number, these name an identity document: the digits are then not a phone number.
 _ID_CUE = re.compile(
     r"(?:ssn|social\s+security|nino|national\s+insurance|nif|dni|tax\s+id)\W*$", re.IGNORECASE
 )
+#: Within a few words before a dotted quad, these say it numbers a release or a clause, not a host.
+_VERSION_CUE = re.compile(
+    r"\b(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
+    r"section|sect?|chapter|clause|paragraph|para|article|art)\b\W*(?:\S+\s+){0,3}$|§\s*$",
+    re.IGNORECASE,
+)
+#: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
+_PHONE_CUE = re.compile(
+    r"\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|sms|text|whatsapp|ring|dial|hotline)"
+    r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
+    re.IGNORECASE,
+)
+_PHONE_WORD = re.compile(_PHONE_CUE.pattern.split(r"\b\W")[0] + r"\b", re.IGNORECASE)
 # A structured-PII kind always has a digit, an '@' or a ':' in it; other strings skip the recognizers.
 _MAY_HOLD = re.compile(r"[0-9@:]")
 _CLEAN_CACHE = 8192
@@ -95,6 +116,7 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
         out.append(_offline_email_recognizer())
     if "phone" in kinds:
         out.append(pr.PhoneRecognizer(supported_regions=tuple(phone_regions)))
+        out.append(PossiblePhoneRecognizer(phone_regions))
     if "card" in kinds:
         # presidio's pattern predates Mastercard's 2221-2720 range (issued since 2017): add it, Luhn still applies
         two_series = Pattern(
@@ -103,6 +125,7 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
             0.3,
         )
         out.append(pr.CreditCardRecognizer(patterns=[*pr.CreditCardRecognizer.PATTERNS, two_series]))
+        out.append(IinCardRecognizer())
     if "iban" in kinds:
         out.append(pr.IbanRecognizer())
     if "ip" in kinds:
@@ -228,9 +251,11 @@ class PiiScrubber:
     def _adjust(
         self, score: float, text: str, start: int, end: int, context: Sequence[str], entity: str
     ) -> float:
+        before = text[max(0, start - 48) : start].lower()
+        if entity == "IP_ADDRESS" and _version_like(text, start, before):
+            return 0.0
         if score >= 1.0:
             return score  # checksum-validated: no cue can make it less certain
-        before = text[max(0, start - 48) : start].lower()
         if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before):
             return 0.0
         if _REFERENCE_CUE.search(before):
@@ -293,7 +318,39 @@ def _plausible_phone(match: str, before: str) -> bool:
         return False  # e.g. '37.7749' is a valid short German number and a coordinate
     if len(set(digits)) == 1 or digits in "01234567890" or digits in "98765432109":
         return False  # 123-456-7890, 000-000-0000: placeholders
+    if _isbn_like(match, before):
+        return False
     return not _ID_CUE.search(before)
+
+
+def _version_like(text: str, start: int, before: str) -> bool:
+    """A dotted quad right after 'v' (v4.19.0.3) or after a version/section word is not an IP address."""
+    if "." not in text[start : start + 16]:
+        return False  # IPv6: colons only
+    if start and text[start - 1] in "vV" and (start < 2 or not text[start - 2].isalnum()):
+        return True
+    return bool(_VERSION_CUE.search(before))
+
+
+def _isbn_check(chars: str) -> bool:
+    """ISBN-10 (weights 10..1, mod 11, 'X' = 10) or ISBN-13 (978/979, weights 1,3, mod 10) check digit."""
+    if len(chars) == 10 and chars[:9].isdigit() and (chars[9].isdigit() or chars[9] == "X"):
+        total = sum((10 - i) * int(c) for i, c in enumerate(chars[:9]))
+        return (total + (10 if chars[9] == "X" else int(chars[9]))) % 11 == 0
+    if len(chars) == 13 and chars.isdigit() and chars.startswith(("978", "979")):
+        return sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(chars)) % 10 == 0
+    return False
+
+
+def _isbn_like(match: str, before: str) -> bool:
+    """A valid ISBN check digit, and either an 'ISBN' label or ISBN hyphenation (the check digit alone last)."""
+    chars = re.sub(r"[\s-]", "", match).upper()
+    if not _isbn_check(chars):
+        return False
+    if re.search(r"isbn(?:-1[03])?\W*$", before):
+        return True
+    groups = re.split(r"[\s-]+", match.strip())
+    return len(groups) in (4, 5) and len(groups[-1]) == 1
 
 
 def _resolve(spans: list[PiiSpan]) -> list[PiiSpan]:
@@ -303,3 +360,98 @@ def _resolve(spans: list[PiiSpan]) -> list[PiiSpan]:
         if all(s.end <= c.start or s.start >= c.end for c in chosen):
             chosen.append(s)
     return sorted(chosen, key=lambda s: s.start)
+
+
+# -- recognizers of our own ---------------------------------------------------------------------------
+
+#: ISO/IEC 7812 issuer identification ranges per network (first digits, inclusive) and the PAN lengths each
+#: network issues. A candidate must fall in one range at one of its lengths *and* pass the Luhn check.
+_IIN_RANGES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
+    ("4", "4", (13, 16, 19)),  # Visa
+    ("51", "55", (16,)),  # Mastercard
+    ("2221", "2720", (16,)),  # Mastercard 2-series
+    ("34", "34", (15,)),  # American Express
+    ("37", "37", (15,)),
+    ("300", "305", (14, 16, 17, 18, 19)),  # Diners Club International
+    ("3095", "3095", (14, 16, 17, 18, 19)),
+    ("36", "36", (14, 16, 17, 18, 19)),
+    ("38", "39", (14, 16, 17, 18, 19)),
+    ("6011", "6011", (16, 17, 18, 19)),  # Discover
+    ("644", "649", (16, 17, 18, 19)),
+    ("65", "65", (16, 17, 18, 19)),
+    ("3528", "3589", (16, 17, 18, 19)),  # JCB
+    ("62", "62", (16, 17, 18, 19)),  # UnionPay
+    ("2200", "2204", (16, 17, 18, 19)),  # Mir
+    ("50", "50", tuple(range(12, 20))),  # Maestro
+    ("56", "69", tuple(range(12, 20))),
+)
+#: 12 to 19 digits in any grouping by single spaces or dashes, not part of a longer run of digit groups.
+_PAN = re.compile(r"(?<![\d.,])(?<!\d[ -])\d(?:[ -]?\d){11,18}(?![ -]?\d)(?![.,]\d)")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _card_number(digits: str) -> bool:
+    if not _luhn(digits):
+        return False
+    return any(len(digits) in lengths and lo <= digits[: len(lo)] <= hi for lo, hi, lengths in _IIN_RANGES)
+
+
+class IinCardRecognizer:
+    """Card numbers by issuer range and issued length, in any grouping, Luhn-checked (presidio's interface)."""
+
+    supported_entities: ClassVar[list[str]] = ["CREDIT_CARD"]
+    context: ClassVar[list[str]] = ["credit", "card", "visa", "mastercard", "amex", "pan", "payment", "debit"]
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        from presidio_analyzer import RecognizerResult
+
+        out = []
+        for m in _PAN.finditer(text):
+            if _card_number(re.sub(r"\D", "", m.group())):
+                out.append(RecognizerResult("CREDIT_CARD", m.start(), m.end(), 1.0))
+        return out
+
+
+class PossiblePhoneRecognizer:
+    """Numbers that are *possible* (right length for the numbering plan) when the writing says "phone".
+
+    libphonenumber's valid-number check also wants the number range to be assigned today, so a real number in a
+    newly opened or reserved block (Ofcom's 07700 900xxx, say) fails it. A number written with an international
+    prefix (+44, 0044) or right after a phone word is a phone number by how it is written; for those, the
+    plan's length rules are enough.
+    """
+
+    supported_entities: ClassVar[list[str]] = ["PHONE_NUMBER"]
+    context: ClassVar[list[str]] = []
+
+    def __init__(self, regions: Sequence[str]) -> None:
+        self.regions = tuple(regions)
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        import phonenumbers
+        from presidio_analyzer import RecognizerResult
+
+        seen: dict[tuple[int, int], Any] = {}
+        # an international number parses the same from any region: one pass; the per-region passes only
+        # run when a phone word is present at all
+        regions = self.regions if _PHONE_WORD.search(text) else self.regions[:1]
+        for region in regions:
+            for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+                raw = m.raw_string.lstrip("(")
+                # '+' or the ITU 00 exit code before a country code, not digits glued to a word (0xC0000005)
+                international = bool(re.match(r"\+|00 ?[1-9]", raw)) and not (
+                    m.start and text[m.start - 1].isalnum()
+                )
+                if (m.start, m.end) in seen or not (
+                    international or _PHONE_CUE.search(text[max(0, m.start - 32) : m.start])
+                ):
+                    continue
+                seen[(m.start, m.end)] = RecognizerResult("PHONE_NUMBER", m.start, m.end, 0.5)
+        return list(seen.values())

@@ -138,3 +138,56 @@ def test_compliance_never_scrubs_its_user_reference_fields(scrubber: PiiScrubber
     assert c.scrubber is not None
     assert "owner" in c.scrubber.skip_fields
     c.close()
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "3056 9309 0259 04",  # Diners Club International, 14 digits, grouped in fours
+        "4222 2222 2222 2",  # Visa, 13 digits
+        "3782-822463-10005",  # American Express, 4-6-5
+        "6759 6498 2643 8453",  # Maestro
+        "2223 0000 4841 0010",  # Mastercard 2-series
+    ],
+)
+def test_cards_are_found_by_issuer_range_in_any_grouping(scrubber: PiiScrubber, number: str) -> None:
+    assert [s.kind for s in scrubber.detect(f"paid with {number} today")] == ["card"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ref 9111 1111 1111 1115",  # Luhn-valid, but 9 is no card network's issuer range
+        "ref 4222 2222 2222 22",  # Visa range and Luhn-valid, but Visa issues no 14-digit numbers
+        "ref 4222 2222 2222 3",  # Visa length, Luhn fails
+    ],
+)
+def test_card_candidates_outside_an_issuer_range_length_or_luhn_are_left(
+    scrubber: PiiScrubber, text: str
+) -> None:
+    assert [s.kind for s in scrubber.detect(text) if s.kind == "card"] == []
+
+
+def test_possible_numbers_count_when_written_as_phone_numbers(scrubber: PiiScrubber) -> None:
+    # Ofcom's 07700 900xxx block is reserved, so libphonenumber calls it invalid; written +44 it is a phone
+    assert [s.kind for s in scrubber.detect("ring +44 7700 900456 after six")] == ["phone"]
+    assert [s.kind for s in scrubber.detect("mobile: 07700 900456")] == ["phone"]
+    assert scrubber.detect("build 0xC0000005 crashed") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "deployed v10.2.0.1 to staging",
+        "kernel version 5.15.0.91 is affected",
+        "see section 3.2.1.4 for details",
+        "ISBN 0-306-40615-2",
+        "cited as 0-19-852663-6",  # ISBN-10 hyphenation, check digit alone at the end
+    ],
+)
+def test_versions_clauses_and_isbns_are_not_ips_or_phones(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.redact(text) == text
+
+
+def test_an_ip_after_a_non_version_word_is_still_found(scrubber: PiiScrubber) -> None:
+    assert [s.kind for s in scrubber.detect("login from 10.2.0.1 failed")] == ["ip"]
