@@ -108,6 +108,7 @@ class Migration:
         *,
         cost: CostModel | None = None,
         embed: EmbedFn | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         tenant, feature, version = parse_logical(logical)
         if version is not None:
@@ -122,6 +123,9 @@ class Migration:
         self.cost = cost or TokenPriceModel()
         #: Seams for the embedding layer: what re-embedding costs, and how the backfill embeds (cache, quota).
         self.embed = embed
+        #: Wall-clock seconds (shared by every process: step start times are stored in the state). Tests pass
+        #: a scripted clock so dwell times are checked without waiting and without depending on the machine.
+        self.clock = clock
 
     # -- reading -----------------------------------------------------------------------------------
     def state(self) -> MigrationState:
@@ -214,7 +218,7 @@ class Migration:
     def advance(self, *, force: bool = False, now: float | None = None) -> MigrationState:
         """Move the rollout to its next step; refuses without parity (new arm) or before the dwell is over."""
         state = self.state()
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         if state.phase not in ("backfilled", "rolling_out"):
             raise ConfigurationError(
                 f"{self.logical} is {state.phase}; the rollout starts after a complete backfill",
@@ -286,7 +290,7 @@ class Migration:
     ) -> tuple[bool, list[str]]:
         """Advance if the step's dwell is over and the quality gate passes; returns (advanced, reasons not to)."""
         state = self.state()
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         if self.store.rolled_back(self.logical):
             return False, ["the rollback flag is set"]
         if state.phase != "rolling_out" or state.step >= state.schedule.last:
