@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from vectorrouter.cli.common import add_router_args, console, open_router
@@ -29,7 +30,7 @@ from vectorrouter.migration import (
 from vectorrouter.migration.state import StateStore
 from vectorrouter.router import Router
 
-__all__ = ["register"]
+__all__ = ["print_status", "register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -202,6 +203,15 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
         json.dump(data, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
+    print_status(m, info=info)
+    return 0
+
+
+def print_status(m: Migration, out: Console | None = None, *, info: dict[str, Any] | None = None) -> None:
+    """The ``migrate status`` report: phase, rollout split, parity, backfill and spend, quality by arm, nDCG."""
+    out = out or console
+    info = info or m.status()
+    st = info["state"]
     cp, split = st.checkpoint, info["split"]
     table = Table(title=f"migration of {st.logical}: {st.source} → {st.target}", show_header=False)
     table.add_row(
@@ -236,7 +246,7 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
     table.add_row(
         "spend", f"${cp.spent:.4f} of an estimated ${cp.estimated_cost:.4f}{budget}; {cp.tokens:,} tokens"
     )
-    console.print(table)
+    out.print(table)
     if info["quality"]:
         q = Table(title="quality by arm")
         for col in (
@@ -263,16 +273,15 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
                 str(d["clicks"]),
                 _fmt(d["click_rate"]),
             )
-        console.print(q)
+        out.print(q)
     ndcg = st.quality.get("ndcg")
     if ndcg:
         scores = ", ".join(f"{arm} {v:.4f}" for arm, v in ndcg["by_arm"].items())
-        console.print(f"nDCG@{ndcg['k']} on {ndcg['queries']} labelled queries: {scores}")
+        out.print(f"nDCG@{ndcg['k']} on {ndcg['queries']} labelled queries: {scores}")
     if st.history:
         last = st.history[-1]
         when = dt.datetime.fromtimestamp(last["at"]).isoformat(timespec="seconds")
-        console.print(f"last event: {when} {last['action']} {last['detail']}")
-    return 0
+        out.print(f"last event: {when} {last['action']} {last['detail']}")
 
 
 def _advance(m: Migration, args: argparse.Namespace) -> int:
