@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{DATA} is missing; this benchmark needs BEIR SciFact there")
 
     doc_ids, docs, all_qids, all_queries, qrels = load_scifact()
-    minilm = MiniLMEmbedder(batch_size=32)
+    minilm = MiniLMEmbedder()
     old_docs = cached("minilm-l6-document", docs, lambda t: minilm.embed(t, "document"))
     old_queries_all = cached("minilm-l6-query", all_queries, lambda t: minilm.embed(t, "query"))
     new_model = NewModel(args.new, docs, args.dims, args.seed)

@@ -20,12 +20,12 @@ from vectorrouter.cli.common import add_router_args, console, open_router
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.migration import (
     FileStateStore,
+    LayerCostModel,
     Migration,
     MigrationResolver,
     QualityGate,
     Quota,
     Schedule,
-    TokenPriceModel,
 )
 from vectorrouter.migration.state import StateStore
 from vectorrouter.router import Router
@@ -62,7 +62,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 "--arm", choices=("new", "adapter"), default="new", help="the arm the schedule grows"
             )
             a.add_argument(
-                "--price-per-mtok", type=float, default=0.0, help="USD per million tokens (0 for local)"
+                "--price-per-mtok",
+                type=float,
+                default=None,
+                help="USD per million tokens (default: the target model's declared price_per_million)",
             )
         if name == "plan":
             a.add_argument("--tokens-per-minute", type=float, default=None, help="the provider's token quota")
@@ -117,7 +120,8 @@ def _duration(seconds: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with open_router(args) as router:
-        cost = TokenPriceModel(getattr(args, "price_per_mtok", 0.0))
+        price = getattr(args, "price_per_mtok", None)
+        cost = LayerCostModel(router.embeddings, price_per_million=price) if price is not None else None
         m = Migration(router, _store(router, args), args.namespace, cost=cost)
         return int(_ACTIONS[args.action](m, args) or 0)
 
@@ -147,7 +151,14 @@ def _plan(m: Migration, args: argparse.Namespace) -> int:
     table = Table(title=f"migration plan: {plan.logical} {plan.source} → {plan.target}", show_header=False)
     table.add_row("documents", f"{plan.documents:,}")
     table.add_row("tokens (estimated)", f"{plan.tokens:,}")
-    table.add_row("cost (estimated)", f"${plan.cost:,.4f} at ${args.price_per_mtok}/M tokens")
+    price = (
+        args.price_per_mtok
+        if args.price_per_mtok is not None
+        else m.router.embeddings.spec(plan.target).price_per_million
+    )
+    table.add_row(
+        "cost (estimated)", f"${plan.cost:,.4f} at ${price:g}/M tokens (texts already cached are free)"
+    )
     table.add_row("time at quota", _duration(plan.seconds_at_quota))
     table.add_row(
         "index", f"{plan.source_index.name} → {plan.target_index.name} ({plan.target_index.dimension} dims)"

@@ -15,7 +15,7 @@ from vectorrouter.backends.base import IndexSpec
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.migration.adapters import load_adapter
 from vectorrouter.migration.backfill import Backfill, BackfillReport, EmbedFn, versions_of
-from vectorrouter.migration.cost import CostModel, Quota, TokenPriceModel
+from vectorrouter.migration.cost import CostModel, Quota
 from vectorrouter.migration.quality import describe, merge_summaries, ndcg_at_k
 from vectorrouter.migration.rollout import Schedule
 from vectorrouter.migration.state import MigrationState, StateStore
@@ -120,7 +120,8 @@ class Migration:
         self.router = router
         self.store = store
         self.logical = f"{tenant}:{feature}"
-        self.cost = cost or TokenPriceModel()
+        #: None: price as the embedding layer bills (declared price, cache hits free; see LayerCostModel).
+        self.cost = cost
         #: Seams for the embedding layer: what re-embedding costs, and how the backfill embeds (cache, quota).
         self.embed = embed
         #: Wall-clock seconds (shared by every process: step start times are stored in the state). Tests pass
