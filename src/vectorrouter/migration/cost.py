@@ -69,7 +69,7 @@ class LayerCostModel:
     >>> svc = EmbeddingService([ModelSpec("paid", "hash", 8, price_per_million=1_000_000.0)])
     >>> model = LayerCostModel(svc)
     >>> model.estimate("paid", ["some text", "some  text", "other"]).tokens   # the repeat is free
-    4
+    5
     >>> _ = svc.embed("paid", ["other"], "document")
     >>> model.estimate("paid", ["some text", "other"])                       # cached: free too
     Cost(tokens=3, usd=3.0)
