@@ -31,7 +31,7 @@ MAX_TOKENS = 512
 
 def _package_dir() -> Path:
     try:
-        import wordllama
+        import wordllama  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ConfigurationError(
             f"the 'wordllama' provider needs the wordllama package ({exc.name} is not installed)",
