@@ -239,6 +239,8 @@ def print_status(m: Migration, out: Console | None = None, *, info: dict[str, An
         "rollout", f"{step}; split old {split.old:g}% / new {split.new:g}% / adapter {split.adapter:g}%"
     )
     verdict = "not checked" if not st.parity else ("passed" if st.parity.get("passed") else "FAILED")
+    if st.parity and st.parity.get("reason"):
+        verdict += f": {st.parity['reason']}"
     table.add_row("parity", verdict)
     if st.parity:
         p = st.parity

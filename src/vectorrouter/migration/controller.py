@@ -226,6 +226,13 @@ class Migration:
                 field="phase",
                 fix=f"run: vectorrouter migrate start {self.logical} --to {state.target}",
             )
+        lost = self.store.failures(self.logical)
+        if state.schedule.arm == "new" and lost:
+            raise ConfigurationError(
+                f"{len(lost)} dual writes to {state.target} were lost; no more traffic goes to it",
+                field="parity",
+                fix=f"repair them first: vectorrouter migrate start {self.logical} --to {state.target}",
+            )
         if state.schedule.arm == "new" and not state.parity_passed:
             raise ConfigurationError(
                 f"the parity check of {state.target} has not passed; no traffic goes to it",

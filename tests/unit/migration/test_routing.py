@@ -357,3 +357,37 @@ def test_labelled_set_ndcg_is_measured_per_arm_and_kept_for_status(
     assert set(scores) == {"old", "new", "adapter"}
     assert all(v > 0.5 for v in scores.values()), scores  # every arm finds the topic's documents
     assert m.state().quality["ndcg"]["queries"] == 2
+
+
+def test_a_lost_dual_write_shuts_the_parity_gate_until_the_backfill_repairs_it(
+    router: Router, store: FileStateStore, resolver: MigrationResolver, backends: dict[int, SwitchableBackend]
+) -> None:
+    from vectorrouter import Record
+
+    m = Migration(router, store, "acme:docs")
+    m.start(NEW.version, schedule=Schedule(min_dwell_seconds=0))
+    m.advance()
+    m.advance()  # 25%
+    users = [f"u{i}" for i in range(40)]
+    on_new = [
+        u for u in users if router.search("acme:docs", "ice", routing_key=u).namespace.endswith("hash-48")
+    ]
+    assert on_new
+    backends[48].down = True
+    router.ingest("acme:docs", [Record(id="d010", text="rewritten while the new store was down")])
+    backends[48].down = False  # back up, but it holds the old text of d010
+    assert not m.state().parity_passed
+    assert "dual writes" in m.state().parity["reason"]  # type: ignore[index]
+    assert {router.search("acme:docs", "ice", routing_key=u).namespace for u in on_new} == {
+        "acme:docs:hash-32"
+    }
+    with pytest.raises(ConfigurationError, match="dual writes"):
+        m.advance()
+    report = m.start(NEW.version)  # the repair run
+    assert report.parity is not None
+    assert report.parity.passed
+    assert {router.search("acme:docs", "ice", routing_key=u).namespace for u in on_new} == {
+        "acme:docs:hash-48"
+    }
+    assert router.get("acme:docs:hash-48", ["d010"])[0].text == "rewritten while the new store was down"
+    assert m.advance().split().new == 50.0
