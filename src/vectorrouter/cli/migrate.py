@@ -13,23 +13,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from vectorrouter.cli.common import add_router_args, console, open_router
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.migration import (
     FileStateStore,
+    LayerCostModel,
     Migration,
     MigrationResolver,
     QualityGate,
     Quota,
     Schedule,
-    TokenPriceModel,
 )
 from vectorrouter.migration.state import StateStore
 from vectorrouter.router import Router
 
-__all__ = ["register"]
+__all__ = ["print_status", "register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,7 +62,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 "--arm", choices=("new", "adapter"), default="new", help="the arm the schedule grows"
             )
             a.add_argument(
-                "--price-per-mtok", type=float, default=0.0, help="USD per million tokens (0 for local)"
+                "--price-per-mtok",
+                type=float,
+                default=None,
+                help="USD per million tokens (default: the target model's declared price_per_million)",
             )
         if name == "plan":
             a.add_argument("--tokens-per-minute", type=float, default=None, help="the provider's token quota")
@@ -116,7 +120,8 @@ def _duration(seconds: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with open_router(args) as router:
-        cost = TokenPriceModel(getattr(args, "price_per_mtok", 0.0))
+        price = getattr(args, "price_per_mtok", None)
+        cost = LayerCostModel(router.embeddings, price_per_million=price) if price is not None else None
         m = Migration(router, _store(router, args), args.namespace, cost=cost)
         return int(_ACTIONS[args.action](m, args) or 0)
 
@@ -146,7 +151,14 @@ def _plan(m: Migration, args: argparse.Namespace) -> int:
     table = Table(title=f"migration plan: {plan.logical} {plan.source} → {plan.target}", show_header=False)
     table.add_row("documents", f"{plan.documents:,}")
     table.add_row("tokens (estimated)", f"{plan.tokens:,}")
-    table.add_row("cost (estimated)", f"${plan.cost:,.4f} at ${args.price_per_mtok}/M tokens")
+    price = (
+        args.price_per_mtok
+        if args.price_per_mtok is not None
+        else m.router.embeddings.spec(plan.target).price_per_million
+    )
+    table.add_row(
+        "cost (estimated)", f"${plan.cost:,.4f} at ${price:g}/M tokens (texts already cached are free)"
+    )
     table.add_row("time at quota", _duration(plan.seconds_at_quota))
     table.add_row(
         "index", f"{plan.source_index.name} → {plan.target_index.name} ({plan.target_index.dimension} dims)"
@@ -202,6 +214,15 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
         json.dump(data, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
+    print_status(m, info=info)
+    return 0
+
+
+def print_status(m: Migration, out: Console | None = None, *, info: dict[str, Any] | None = None) -> None:
+    """The ``migrate status`` report: phase, rollout split, parity, backfill and spend, quality by arm, nDCG."""
+    out = out or console
+    info = info or m.status()
+    st = info["state"]
     cp, split = st.checkpoint, info["split"]
     table = Table(title=f"migration of {st.logical}: {st.source} → {st.target}", show_header=False)
     table.add_row(
@@ -218,6 +239,8 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
         "rollout", f"{step}; split old {split.old:g}% / new {split.new:g}% / adapter {split.adapter:g}%"
     )
     verdict = "not checked" if not st.parity else ("passed" if st.parity.get("passed") else "FAILED")
+    if st.parity and st.parity.get("reason"):
+        verdict += f": {st.parity['reason']}"
     table.add_row("parity", verdict)
     if st.parity:
         p = st.parity
@@ -236,7 +259,7 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
     table.add_row(
         "spend", f"${cp.spent:.4f} of an estimated ${cp.estimated_cost:.4f}{budget}; {cp.tokens:,} tokens"
     )
-    console.print(table)
+    out.print(table)
     if info["quality"]:
         q = Table(title="quality by arm")
         for col in (
@@ -263,16 +286,15 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
                 str(d["clicks"]),
                 _fmt(d["click_rate"]),
             )
-        console.print(q)
+        out.print(q)
     ndcg = st.quality.get("ndcg")
     if ndcg:
         scores = ", ".join(f"{arm} {v:.4f}" for arm, v in ndcg["by_arm"].items())
-        console.print(f"nDCG@{ndcg['k']} on {ndcg['queries']} labelled queries: {scores}")
+        out.print(f"nDCG@{ndcg['k']} on {ndcg['queries']} labelled queries: {scores}")
     if st.history:
         last = st.history[-1]
         when = dt.datetime.fromtimestamp(last["at"]).isoformat(timespec="seconds")
-        console.print(f"last event: {when} {last['action']} {last['detail']}")
-    return 0
+        out.print(f"last event: {when} {last['action']} {last['detail']}")
 
 
 def _advance(m: Migration, args: argparse.Namespace) -> int:

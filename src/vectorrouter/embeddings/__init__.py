@@ -30,12 +30,14 @@ from vectorrouter.embeddings.providers.wrappers import LangChainEmbedder, LlamaI
 from vectorrouter.embeddings.quota import QuotaLimiter
 from vectorrouter.embeddings.service import DEFAULT_MODEL, TEST_MODEL, EmbeddingService, RetiringModelWarning
 from vectorrouter.embeddings.tokens import estimate_tokens
+from vectorrouter.embeddings.wordllama import WordLlamaEmbedder
 
 register_provider("hash", HashEmbedder.from_spec)
 register_provider("minilm", MiniLMEmbedder.from_spec)
 for _name, _target in PROVIDERS.items():
     register_provider(_name, lazy_factory(_name, _target))
 register_provider("lsa", LsaEmbedder.from_spec)
+register_provider("wordllama", WordLlamaEmbedder.from_spec)
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -62,6 +64,7 @@ __all__ = [
     "TaskSpec",
     "Usage",
     "UsageReporting",
+    "WordLlamaEmbedder",
     "cache_key",
     "create_embedder",
     "estimate_tokens",

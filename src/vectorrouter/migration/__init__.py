@@ -17,7 +17,7 @@ from vectorrouter.migration.adapters import (
 )
 from vectorrouter.migration.backfill import Backfill, BackfillReport
 from vectorrouter.migration.controller import Migration, Plan, QualityGate
-from vectorrouter.migration.cost import Cost, CostModel, Quota, TokenPriceModel
+from vectorrouter.migration.cost import Cost, CostModel, LayerCostModel, Quota, TokenPriceModel
 from vectorrouter.migration.parity import ParityResult, check_parity
 from vectorrouter.migration.quality import (
     QualityMonitor,
@@ -47,6 +47,7 @@ __all__ = [
     "Cost",
     "CostModel",
     "FileStateStore",
+    "LayerCostModel",
     "Migration",
     "MigrationResolver",
     "MigrationState",

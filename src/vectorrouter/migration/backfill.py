@@ -11,19 +11,19 @@ parity gate shut until they succeed.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vectorrouter.errors import BackendError, ConfigurationError
-from vectorrouter.migration.cost import CostModel, TokenPriceModel
+from vectorrouter.migration.cost import CostModel, LayerCostModel
 from vectorrouter.migration.parity import ParityResult, check_parity
-from vectorrouter.migration.state import MigrationState, StateStore
+from vectorrouter.migration.state import Checkpoint, MigrationState, StateStore
 from vectorrouter.policies.retry import Retry
-from vectorrouter.progress import progress as show_progress
 from vectorrouter.types import Namespace, Record
 
 if TYPE_CHECKING:
@@ -53,6 +53,56 @@ class BackfillReport:
     seconds: float
     parity: ParityResult | None = None
     reason: str = ""
+
+
+class _Bar:
+    """The backfill's progress bar: records done of the total, rate, ETA, and money spent against the estimate.
+
+    Shown when ``enabled`` is True, or when it is None and stderr is a terminal (``migrate start``).
+    """
+
+    def __init__(self, enabled: bool | None, total: int, label: str, checkpoint: Checkpoint) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.total, self.label, self.cp = total, label, checkpoint
+        self._bar: Any = None
+
+    def _spend(self) -> str:
+        return f"spent ${self.cp.spent:.4f} of est. ${self.cp.estimated_cost:.4f}"
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled or self.total == 0:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[spend]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._bar.start()
+        task = self._bar.add_task(self.label, total=self.total, spend=self._spend())
+
+        def advance(n: int) -> None:
+            self._bar.update(task, advance=n, spend=self._spend())
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def versions_of(state: MigrationState) -> tuple[Namespace, Namespace]:
@@ -94,24 +144,36 @@ class Backfill:
         self.store = store
         self.state = state
         self.batch_size = batch_size
-        self.cost = cost or TokenPriceModel()
+        self.source_ns, self.target_ns = versions_of(state)
+        #: Prices each batch before it is sent (the budget cap) and counts it as spent once written. The
+        #: default prices as the embedding layer bills: declared price, its token counter, cache hits free.
+        self.cost = cost or LayerCostModel(router.embeddings)
+        tenant = self.source_ns.tenant
+        # through the embedding layer: its cache, batching, bulkhead, retry and the target's quota; the
+        # tokens and money land on the tenant's row of the layer's cost ledger
         self.embed: EmbedFn = embed or (
-            lambda texts: router.embeddings.embed(state.target, list(texts), "document")
+            lambda texts: router.embeddings.embed(state.target, list(texts), "document", tenant=tenant)
         )
         self.retry = retry or Retry(attempts=5, initial=0.5, maximum=30.0)
         self.progress = progress
-        self.source_ns, self.target_ns = versions_of(state)
         self.source_backend = self._backend(state.source)
         self.target_backend = self._backend(state.target)
 
     def _backend(self, version: str) -> VectorBackend:
         return self.router.indexes.for_model(self.router.embeddings.spec(version))
 
-    def estimate(self) -> tuple[int, int, float]:
-        """(documents, tokens, cost) of re-embedding the whole source version, read through ``scroll``."""
+    def estimate(
+        self, *, remaining: bool = False, retry_ids: set[str] | None = None
+    ) -> tuple[int, int, float]:
+        """(documents, tokens, cost) of re-embedding the source version, read through ``scroll``.
+
+        ``remaining``: price only what a run still has to embed (records not yet in the new version, and
+        ``retry_ids``); ``documents`` still counts every source record.
+        """
         docs, tokens, usd = 0, 0, 0.0
         for batch in self.source_backend.scroll(str(self.source_ns), batch_size=512):
-            c = self.cost.estimate(self.state.target, [r.text for r in batch])
+            todo = self._todo(batch, retry_ids or set()) if remaining else batch
+            c = self.cost.estimate(self.state.target, [r.text for r in todo if r.text])
             docs, tokens, usd = docs + len(batch), tokens + c.tokens, usd + c.usd
         return docs, tokens, usd
 
@@ -124,20 +186,21 @@ class Backfill:
                 f"migration of {st.logical} is {st.phase}; start a new one to backfill again",
                 field="phase",
             )
-        total, est_tokens, est_cost = self.estimate()
-        cp.total, cp.estimated_tokens, cp.estimated_cost = total, est_tokens, est_cost
         # earlier failures and lost dual writes are re-copied even though an (older) copy may be present
         retry_ids = set(cp.failed_ids) | self.store.failures(st.logical)
+        total, est_tokens, est_cost = self.estimate(remaining=True, retry_ids=retry_ids)
+        # the whole migration's estimate: what earlier runs spent plus what this one still has to embed
+        cp.total, cp.estimated_tokens, cp.estimated_cost = total, cp.tokens + est_tokens, cp.spent + est_cost
         cp.failed_ids = []
         cp.processed, cp.skipped, cp.paused_reason = 0, 0, ""
         cp.runs += 1
         # a repair run during the rollout keeps its step: traffic returns to the split once parity passes again
         rolling = st.phase == "rolling_out" or (st.phase in ("backfilling", "paused") and st.step >= 0)
         st.phase = "backfilling"
-        st.note("backfill", f"run {cp.runs}: {total} source records, estimate ${est_cost:.4f}")
+        st.note("backfill", f"run {cp.runs}: {total} source records, estimate ${cp.estimated_cost:.4f}")
         self._save()
         batches = 0
-        with show_progress(self.progress, total, f"backfill {self.target_ns}") as advance:
+        with _Bar(self.progress, total, f"backfill {self.target_ns}", cp) as advance:
             for batch in self.source_backend.scroll(str(self.source_ns), batch_size=self.batch_size):
                 if max_batches is not None and batches >= max_batches:
                     return self._pause("stopped after max_batches", started)

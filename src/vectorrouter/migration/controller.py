@@ -15,7 +15,7 @@ from vectorrouter.backends.base import IndexSpec
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.migration.adapters import load_adapter
 from vectorrouter.migration.backfill import Backfill, BackfillReport, EmbedFn, versions_of
-from vectorrouter.migration.cost import CostModel, Quota, TokenPriceModel
+from vectorrouter.migration.cost import CostModel, Quota
 from vectorrouter.migration.quality import describe, merge_summaries, ndcg_at_k
 from vectorrouter.migration.rollout import Schedule
 from vectorrouter.migration.state import MigrationState, StateStore
@@ -108,6 +108,7 @@ class Migration:
         *,
         cost: CostModel | None = None,
         embed: EmbedFn | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         tenant, feature, version = parse_logical(logical)
         if version is not None:
@@ -119,9 +120,13 @@ class Migration:
         self.router = router
         self.store = store
         self.logical = f"{tenant}:{feature}"
-        self.cost = cost or TokenPriceModel()
+        #: None: price as the embedding layer bills (declared price, cache hits free; see LayerCostModel).
+        self.cost = cost
         #: Seams for the embedding layer: what re-embedding costs, and how the backfill embeds (cache, quota).
         self.embed = embed
+        #: Wall-clock seconds (shared by every process: step start times are stored in the state). Tests pass
+        #: a scripted clock so dwell times are checked without waiting and without depending on the machine.
+        self.clock = clock
 
     # -- reading -----------------------------------------------------------------------------------
     def state(self) -> MigrationState:
@@ -214,12 +219,19 @@ class Migration:
     def advance(self, *, force: bool = False, now: float | None = None) -> MigrationState:
         """Move the rollout to its next step; refuses without parity (new arm) or before the dwell is over."""
         state = self.state()
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         if state.phase not in ("backfilled", "rolling_out"):
             raise ConfigurationError(
                 f"{self.logical} is {state.phase}; the rollout starts after a complete backfill",
                 field="phase",
                 fix=f"run: vectorrouter migrate start {self.logical} --to {state.target}",
+            )
+        lost = self.store.failures(self.logical)
+        if state.schedule.arm == "new" and lost:
+            raise ConfigurationError(
+                f"{len(lost)} dual writes to {state.target} were lost; no more traffic goes to it",
+                field="parity",
+                fix=f"repair them first: vectorrouter migrate start {self.logical} --to {state.target}",
             )
         if state.schedule.arm == "new" and not state.parity_passed:
             raise ConfigurationError(
@@ -286,7 +298,7 @@ class Migration:
     ) -> tuple[bool, list[str]]:
         """Advance if the step's dwell is over and the quality gate passes; returns (advanced, reasons not to)."""
         state = self.state()
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         if self.store.rolled_back(self.logical):
             return False, ["the rollback flag is set"]
         if state.phase != "rolling_out" or state.step >= state.schedule.last:

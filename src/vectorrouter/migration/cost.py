@@ -1,8 +1,8 @@
 """Pricing a re-embed: the cost seam the backfill and ``migrate plan`` call.
 
-Phase 1 estimates tokens from text length and prices them per million; the embedding layer's own cost
-accounting (cache hits cost nothing, the provider's tokenizer counts exactly) plugs in through the same
-:class:`CostModel` protocol.
+:class:`LayerCostModel` (the default) prices texts the way the embedding layer bills them: its token counter,
+the target version's declared price, and nothing for texts its cache already holds or that repeat within a
+batch. :class:`TokenPriceModel` is a flat estimate from text length at a given price, for a quick plan.
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from vectorrouter.embeddings.cache import cache_key, normalize_text
 from vectorrouter.errors import ConfigurationError
 
-__all__ = ["Cost", "CostModel", "Quota", "TokenPriceModel", "estimate_tokens"]
+if TYPE_CHECKING:
+    from vectorrouter.embeddings.service import EmbeddingService
+
+__all__ = ["Cost", "CostModel", "LayerCostModel", "Quota", "TokenPriceModel", "estimate_tokens"]
 
 
 def estimate_tokens(text: str) -> int:
@@ -52,6 +56,43 @@ class TokenPriceModel:
     def estimate(self, version: str, texts: Sequence[str]) -> Cost:
         tokens = sum(estimate_tokens(t) for t in texts)
         return Cost(tokens, tokens * self.price_per_million / 1_000_000)
+
+
+class LayerCostModel:
+    """What the embedding layer will bill for embedding ``texts`` as documents with ``version``.
+
+    Texts are normalised and de-duplicated as the service does, those already in its cache (any layer) are
+    free, the rest are counted with the service's token counter (task prefix included) and priced at the
+    version's ``price_per_million`` — or at ``price_per_million`` given here, to price a plan differently.
+
+    >>> from vectorrouter.embeddings import EmbeddingService, ModelSpec
+    >>> svc = EmbeddingService([ModelSpec("paid", "hash", 8, price_per_million=1_000_000.0)])
+    >>> model = LayerCostModel(svc)
+    >>> model.estimate("paid", ["some text", "some  text", "other"]).tokens   # the repeat is free
+    5
+    >>> _ = svc.embed("paid", ["other"], "document")
+    >>> model.estimate("paid", ["some text", "other"])                       # cached: free too
+    Cost(tokens=3, usd=3.0)
+    """
+
+    def __init__(self, service: EmbeddingService, *, price_per_million: float | None = None) -> None:
+        if price_per_million is not None and price_per_million < 0:
+            raise ConfigurationError("must be >= 0", field="price_per_million", fix="use e.g. 0.02")
+        self.service = service
+        self.price_per_million = price_per_million
+
+    def estimate(self, version: str, texts: Sequence[str]) -> Cost:
+        spec = self.service.spec(version)
+        fingerprint, prefix = spec.fingerprint("document"), spec.task("document").prefix
+        keys = {
+            norm: cache_key(fingerprint, "document", norm, normalized=True)
+            for norm in (normalize_text(t) for t in texts)
+            if norm
+        }
+        cached = self.service.cache.present(list(keys.values())) if keys else set()
+        tokens = sum(self.service.count_tokens(prefix + n) for n, k in keys.items() if k.key not in cached)
+        price = spec.price_per_million if self.price_per_million is None else self.price_per_million
+        return Cost(tokens, tokens * price / 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)

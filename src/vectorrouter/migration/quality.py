@@ -173,7 +173,12 @@ class QualityMonitor:
 
     ``shadow`` runs a sampled query on the other arm (serve one arm, run both) and records top-k overlap and
     rank correlation against what was served; it runs on a background thread so the served search does not
-    wait for it.
+    wait for it. Sampling draws from a generator seeded with ``seed``.
+
+    Two seams make the figures reproducible where that matters (tests, notebooks): ``run_shadow`` decides how
+    a sampled comparison runs (default: a daemon thread; :meth:`inline` runs it on the caller's thread, so it
+    has finished when ``search`` returns), and ``latency_of`` reads a search's latency (default: the
+    ``latency_ms`` the router measured; a test passes a scripted one instead of depending on machine load).
 
     >>> monitor = QualityMonitor(k=10)
     >>> monitor.feedback_arm("q1", "new")
@@ -190,6 +195,8 @@ class QualityMonitor:
         shadow: ShadowFn | None = None,
         seed: int = 0,
         remember: int = 100_000,
+        run_shadow: Callable[[Callable[[], None]], None] | None = None,
+        latency_of: Callable[[SearchResult], float] | None = None,
     ) -> None:
         if not 0.0 <= shadow_rate <= 1.0:
             raise ValueError(f"shadow_rate must be within [0, 1], got {shadow_rate}")
@@ -203,6 +210,19 @@ class QualityMonitor:
         self._lock = threading.Lock()
         self._pending: list[threading.Thread] = []
         self.shadow_errors = 0
+        self._run_shadow = run_shadow or self._in_thread
+        self._latency_of = latency_of or (lambda result: result.latency_ms)
+
+    @staticmethod
+    def inline(job: Callable[[], None]) -> None:
+        """A ``run_shadow`` that compares on the caller's thread: deterministic, but the search waits for it."""
+        job()
+
+    def _in_thread(self, job: Callable[[], None]) -> None:
+        worker = threading.Thread(target=job, daemon=True)
+        with self._lock:
+            self._pending = [t for t in self._pending if t.is_alive()] + [worker]
+            worker.start()  # under the lock: drain() never sees a thread that has not started
 
     def _stats(self, arm: str) -> ArmStats:
         return self._arms.setdefault(arm, ArmStats())
@@ -217,15 +237,13 @@ class QualityMonitor:
     def record(self, route: Route, query: str | None, result: SearchResult) -> None:
         top = result.hits[0].score if result.hits else None
         with self._lock:
-            self._stats(route.arm).add_search(result.latency_ms, top)
+            self._stats(route.arm).add_search(self._latency_of(result), top)
             sample = self.shadow is not None and query and self._rng.random() < self.shadow_rate
         if result.query_id:
             self.feedback_arm(result.query_id, route.arm)
         if sample:
-            worker = threading.Thread(target=self._compare, args=(route, query, result), daemon=True)
-            with self._lock:
-                self._pending = [t for t in self._pending if t.is_alive()] + [worker]
-            worker.start()
+            assert query is not None
+            self._run_shadow(lambda: self._compare(route, query, result))
 
     def _compare(self, served: Route, query: str, result: SearchResult) -> None:
         assert self.shadow is not None
@@ -246,7 +264,7 @@ class QualityMonitor:
             stats.shadow_compared += 1
             stats.overlap_sum += overlap
             stats.rank_corr_sum += corr
-            self._stats(f"{other} (shadow)").add_search(shadow.latency_ms, top)
+            self._stats(f"{other} (shadow)").add_search(self._latency_of(shadow), top)
 
     def drain(self, timeout: float | None = None) -> None:
         """Wait for in-flight shadow comparisons (tests and ``flush`` before reporting)."""

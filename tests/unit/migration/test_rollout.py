@@ -29,18 +29,21 @@ def test_three_arms_each_get_their_share_within_one_percent() -> None:
         assert abs(shares[arm] / len(USERS) * 100 - target) <= 1.0, arm
 
 
-def test_no_user_leaves_a_candidate_arm_while_the_schedule_grows() -> None:
-    schedule = Schedule()
+@pytest.mark.parametrize("candidate", ["new", "adapter"])
+def test_no_user_leaves_a_candidate_arm_while_the_schedule_grows(candidate: str) -> None:
+    schedule = Schedule(arm=candidate)  # type: ignore[arg-type]
     previous = arms(schedule.split_at(-1))
     assert set(previous) == {"old"}
-    for step in range(len(schedule.steps)):
+    for step, pct in enumerate(schedule.steps):
         current = arms(schedule.split_at(step))
-        left = sum(1 for a, b in zip(previous, current, strict=True) if a == "new" and b != "new")
+        left = sum(1 for a, b in zip(previous, current, strict=True) if a == candidate and b != candidate)
         moved = sum(1 for a, b in zip(previous, current, strict=True) if a != b)
-        assert left == 0
-        assert moved > 0  # each step really moves users onto the new arm
+        assert left == 0  # nobody on the candidate arm is ever sent back
+        assert all(b == candidate for a, b in zip(previous, current, strict=True) if a != b)  # only old → it
+        assert moved > 0  # each step really moves users onto the candidate arm
+        assert abs(current.count(candidate) / len(USERS) * 100 - pct) <= 1.0
         previous = current
-    assert set(previous) == {"new"}
+    assert set(previous) == {candidate}
 
 
 def test_two_growing_candidate_arms_keep_their_users() -> None:

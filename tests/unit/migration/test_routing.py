@@ -254,33 +254,88 @@ def test_a_second_process_sharing_the_catalog_file_sees_and_mirrors_into_the_new
     assert serving.count("acme:docs:hash-48") == 11
 
 
+class ScriptedClock:
+    """Wall-clock seconds that move only when the test says so."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def gated_migration(
+    router: Router, store: FileStateStore, *, new_arm_ms: float = 2.0, dwell: float = 60.0
+) -> tuple[Migration, QualityMonitor, ScriptedClock]:
+    """A migration at 5% whose monitor compares inline and reads scripted latencies (old arm: 2 ms).
+
+    Nothing here depends on threads finishing in time or on how busy the machine is: the shadow comparison has
+    run when ``search`` returns, and latency is what the test says, so the gate's verdict is the same every run.
+    """
+
+    def latency(result) -> float:  # type: ignore[no-untyped-def]
+        return new_arm_ms if result.namespace.endswith("hash-48") else 2.0
+
+    monitor = QualityMonitor(k=5, shadow_rate=1.0, run_shadow=QualityMonitor.inline, latency_of=latency)
+    MigrationResolver(store, monitor=monitor, publish_every=0.0).attach(router)
+    clock = ScriptedClock()
+    m = Migration(router, store, "acme:docs", clock=clock)
+    m.start(NEW.version, schedule=Schedule(min_dwell_seconds=dwell))
+    m.advance()  # 5%
+    return m, monitor, clock
+
+
 def test_auto_advance_waits_for_traffic_and_agreement_then_advances(
     router: Router, store: FileStateStore
 ) -> None:
     from vectorrouter.migration import QualityGate
 
-    monitor = QualityMonitor(k=5, shadow_rate=1.0)
-    MigrationResolver(store, monitor=monitor, publish_every=0.0).attach(router)
-    m = Migration(router, store, "acme:docs")
-    m.start(NEW.version, schedule=Schedule(min_dwell_seconds=0))
-    m.advance()  # 5%
+    m, monitor, clock = gated_migration(router, store)
     gate = QualityGate(min_searches=3, min_overlap=0.05, min_shadow_compared=10)
+    clock.now += 61  # the dwell is over; only traffic is missing
     advanced, reasons = m.auto_advance(gate)
     assert not advanced
     assert "needs 3" in reasons[0]
     for i in range(400):
         router.search("acme:docs", "rockets and orbits", k=5, routing_key=f"user-{i}")
-    monitor.drain()
     monitor.publish(store, "acme:docs")
+    new_served = monitor.summary()["new"]["searches"]
+    assert 3 <= new_served < 400  # a sticky 5% of 400 users, the same users every run
+    clock.now -= 30  # the same traffic, but the step has not run its dwell yet
+    assert m.auto_advance(gate) == (False, ["step has run 31s of its 60s"])
+    clock.now += 30
     advanced, reasons = m.auto_advance(gate)
     assert advanced, reasons
     assert m.state().split().new == 25.0
+    assert m.state().step_started_at == clock.now
+    clock.now += 61
     strict = QualityGate(min_searches=3, min_overlap=1.01, min_shadow_compared=10)
     advanced, reasons = m.auto_advance(strict)
     assert not advanced
     assert "overlap@k" in reasons[0]
     m.rollback()
     assert m.auto_advance(gate) == (False, ["the rollback flag is set"])
+
+
+def test_auto_advance_holds_a_candidate_slower_than_the_latency_gate_allows(
+    router: Router, store: FileStateStore
+) -> None:
+    from vectorrouter.migration import QualityGate
+
+    m, monitor, clock = gated_migration(router, store, new_arm_ms=8.0)
+    for i in range(400):
+        router.search("acme:docs", "rockets and orbits", k=5, routing_key=f"user-{i}")
+    monitor.publish(store, "acme:docs")
+    clock.now += 61
+    gate = QualityGate(min_searches=3, min_overlap=0.05, min_shadow_compared=10, max_latency_ratio=1.5)
+    advanced, reasons = m.auto_advance(gate)
+    assert not advanced
+    assert len(reasons) == 1
+    assert reasons[0].startswith("p95 ")
+    assert "exceeds 1.5x the old arm's" in reasons[0]
+    assert m.state().split().new == 5.0
+    relaxed = QualityGate(min_searches=3, min_overlap=0.05, min_shadow_compared=10, max_latency_ratio=5.0)
+    assert m.auto_advance(relaxed) == (True, [])
 
 
 def test_labelled_set_ndcg_is_measured_per_arm_and_kept_for_status(
@@ -302,3 +357,37 @@ def test_labelled_set_ndcg_is_measured_per_arm_and_kept_for_status(
     assert set(scores) == {"old", "new", "adapter"}
     assert all(v > 0.5 for v in scores.values()), scores  # every arm finds the topic's documents
     assert m.state().quality["ndcg"]["queries"] == 2
+
+
+def test_a_lost_dual_write_shuts_the_parity_gate_until_the_backfill_repairs_it(
+    router: Router, store: FileStateStore, resolver: MigrationResolver, backends: dict[int, SwitchableBackend]
+) -> None:
+    from vectorrouter import Record
+
+    m = Migration(router, store, "acme:docs")
+    m.start(NEW.version, schedule=Schedule(min_dwell_seconds=0))
+    m.advance()
+    m.advance()  # 25%
+    users = [f"u{i}" for i in range(40)]
+    on_new = [
+        u for u in users if router.search("acme:docs", "ice", routing_key=u).namespace.endswith("hash-48")
+    ]
+    assert on_new
+    backends[48].down = True
+    router.ingest("acme:docs", [Record(id="d010", text="rewritten while the new store was down")])
+    backends[48].down = False  # back up, but it holds the old text of d010
+    assert not m.state().parity_passed
+    assert "dual writes" in m.state().parity["reason"]  # type: ignore[index]
+    assert {router.search("acme:docs", "ice", routing_key=u).namespace for u in on_new} == {
+        "acme:docs:hash-32"
+    }
+    with pytest.raises(ConfigurationError, match="dual writes"):
+        m.advance()
+    report = m.start(NEW.version)  # the repair run
+    assert report.parity is not None
+    assert report.parity.passed
+    assert {router.search("acme:docs", "ice", routing_key=u).namespace for u in on_new} == {
+        "acme:docs:hash-48"
+    }
+    assert router.get("acme:docs:hash-48", ["d010"])[0].text == "rewritten while the new store was down"
+    assert m.advance().split().new == 50.0
