@@ -453,6 +453,14 @@ def _render(table: list[list[str]]) -> list[str]:
 
 
 # -- quality --------------------------------------------------------------------------------------
+PATHS = (
+    "langchain LCEL chain",
+    "llama-index RetrieverQueryEngine",
+    "llama-index VectorStoreIndex query engine",
+    "llama-index VectorStoreIndex query engine, query vectors",
+)
+
+
 def quality(data: Path, split: str, modes: list[SearchMode], data_dir: Path) -> dict[str, Any]:
     from langchain_core.language_models import FakeListLLM
     from langchain_core.prompts import ChatPromptTemplate
@@ -499,25 +507,29 @@ def quality(data: Path, split: str, modes: list[SearchMode], data_dir: Path) -> 
                 LlamaRetriever(router, ns, similarity_top_k=K, mode=mode), llm=llm
             )
             store = VectorRouterVectorStore(router=router, namespace=ns, mode=mode)
-            index_engine = VectorStoreIndex.from_vector_store(
-                store, embed_model=VectorRouterEmbedding(router, ns)
+            embed_model = VectorRouterEmbedding(router, ns)
+            index_engine = VectorStoreIndex.from_vector_store(store, embed_model=embed_model).as_query_engine(
+                similarity_top_k=K, llm=llm
+            )
+            # the same index, but LlamaIndex embeds each query and hands the store a vector (the router only
+            # checks its width): the precomputed-vector path
+            vector_store = VectorRouterVectorStore(
+                router=router, namespace=ns, mode=mode, is_embedding_query=True
+            )
+            vector_engine = VectorStoreIndex.from_vector_store(
+                vector_store, embed_model=embed_model
             ).as_query_engine(similarity_top_k=K, llm=llm)
-            lc_runs: dict[str, dict[str, float]] = {}
-            li_runs: dict[str, dict[str, float]] = {}
-            ix_runs: dict[str, dict[str, float]] = {}
+            runs: dict[str, dict[str, dict[str, float]]] = {name: {} for name in PATHS}
             for q in judged:
                 result = chain.invoke(q.text)
-                lc_runs[q.id] = {d.id or "": d.metadata["vectorrouter"]["score"] for d in result["context"]}
-                li_runs[q.id] = {n.node.node_id: n.score or 0.0 for n in engine.query(q.text).source_nodes}
-                ix_runs[q.id] = {
-                    n.node.node_id: n.score or 0.0 for n in index_engine.query(q.text).source_nodes
+                runs[PATHS[0]][q.id] = {
+                    d.id or "": d.metadata["vectorrouter"]["score"] for d in result["context"]
                 }
-            out[mode] = {
-                "core": report.scores[mode].ndcg,
-                "langchain LCEL chain": ndcg(lc_runs),
-                "llama-index RetrieverQueryEngine": ndcg(li_runs),
-                "llama-index VectorStoreIndex query engine": ndcg(ix_runs),
-            }
+                for name, eng in zip(PATHS[1:], (engine, index_engine, vector_engine), strict=True):
+                    runs[name][q.id] = {
+                        n.node.node_id: n.score or 0.0 for n in eng.query(q.text).source_nodes
+                    }
+            out[mode] = {"core": report.scores[mode].ndcg, **{name: ndcg(runs[name]) for name in PATHS}}
     return out
 
 
