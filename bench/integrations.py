@@ -43,6 +43,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
@@ -151,7 +152,13 @@ def time_calls(calls: dict[str, Call], n_queries: int) -> dict[str, dict[str, fl
 
 
 def repeated(calls: dict[str, Call], n_queries: int, repeats: int) -> dict[str, Any]:
-    """The median over ``repeats`` measurements of each call's p50 and p95 (each repeat is kept too)."""
+    """The median over ``repeats`` measurements of each call's p50 and p95 (each repeat is kept too).
+
+    The harness's own heap (corpus, vectors as Python lists, the peers' clients) is frozen out of the garbage
+    collector first: otherwise every full collection walks it, and its cost lands on whichever call allocated
+    last, which is the frameworks' object-heavy calls more often than the core's."""
+    gc.collect()
+    gc.freeze()
     runs = [time_calls(calls, n_queries) for _ in range(repeats)]
     out: dict[str, Any] = {}
     for name in calls:
@@ -259,6 +266,11 @@ def ours(router: Router, mode: SearchMode, qs: list[str], vectors: Vectors) -> d
     lc_retriever = VectorRouterRetriever(router=router, namespace=LC_NS, k=K, mode=mode, embedding=lc_embed)
     li_store = VectorRouterVectorStore(router=router, namespace=LI_NS, mode=mode)
     li_retriever = LlamaRetriever(router, LI_NS, similarity_top_k=K, mode=mode)
+    # the same retrievers without the ladder info in each result's metadata (the event is still sent)
+    lc_quiet = VectorRouterRetriever(
+        router=router, namespace=LC_NS, k=K, mode=mode, embedding=lc_embed, info_key=None
+    )
+    li_quiet = LlamaRetriever(router, LI_NS, similarity_top_k=K, mode=mode, info_key=None)
     li_index = VectorStoreIndex.from_vector_store(li_store, embed_model=li_embed).as_retriever(
         similarity_top_k=K
     )
@@ -278,11 +290,13 @@ def ours(router: Router, mode: SearchMode, qs: list[str], vectors: Vectors) -> d
         "core  Router.search (langchain-written namespace)": core(LC_NS),
         "langchain  VectorRouterStore.similarity_search" + ("" if text else "_by_vector"): lc_search,
         "langchain  VectorRouterRetriever.invoke": lambda i: lc_retriever.invoke(qs[i]),
+        "langchain  VectorRouterRetriever(info_key=None).invoke": lambda i: lc_quiet.invoke(qs[i]),
         "core  Router.search (llama-index-written namespace)": core(LI_NS),
         "llama-index  VectorRouterVectorStore.query": lambda i: li_store.query(
             VectorStoreQuery(query_str=qs[i] if text else None, query_embedding=qv[i], similarity_top_k=K)
         ),
         "llama-index  VectorRouterRetriever.retrieve": lambda i: li_retriever.retrieve(bundle(i)),
+        "llama-index  VectorRouterRetriever(info_key=None).retrieve": lambda i: li_quiet.retrieve(bundle(i)),
         "llama-index  VectorStoreIndex(our store).as_retriever().retrieve": lambda i: li_index.retrieve(
             bundle(i)
         ),
