@@ -139,8 +139,10 @@ class VectorRouterRetriever(BaseRetriever):
                         "set info_key to another name (or None) so it is not overwritten"
                     )
                 node.metadata[self.info_key] = {"score": score, "rank": rank, **info}
-                node.excluded_llm_metadata_keys = [*node.excluded_llm_metadata_keys, self.info_key]
-                node.excluded_embed_metadata_keys = [*node.excluded_embed_metadata_keys, self.info_key]
+                # in place: the node was just built for this result, and assigning would re-validate it
+                for hidden in (node.excluded_llm_metadata_keys, node.excluded_embed_metadata_keys):
+                    if self.info_key not in hidden:
+                        hidden.append(self.info_key)
             scored.append(NodeWithScore(node=node, score=score))
         if info is not None:
             dispatcher.event(VectorRouterSearchEvent(**info))
