@@ -20,7 +20,10 @@ from llama_index.core.vector_stores.types import (
 
 from llama_index.vector_stores.vectorrouter.filters import to_filter
 from llama_index.vector_stores.vectorrouter.nodes import REF_DOC_KEY, to_node, to_record
-from llama_index.vector_stores.vectorrouter.ops import (
+from vectorrouter import Router
+from vectorrouter.errors import ConfigurationError, InvalidRecord
+from vectorrouter.filters import And, Filter, In, and_all
+from vectorrouter.plans import (
     Count,
     Delete,
     EmbedQuery,
@@ -33,9 +36,6 @@ from llama_index.vector_stores.vectorrouter.ops import (
     check_width,
     write_target,
 )
-from vectorrouter import Router
-from vectorrouter.errors import ConfigurationError, InvalidRecord
-from vectorrouter.filters import And, Filter, In, and_all
 from vectorrouter.types import Hit, Record, SearchMode, SearchResult
 
 __all__ = ["QueryOutcome", "VectorRouterVectorStore"]

@@ -13,9 +13,9 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
-from llama_index.vector_stores.vectorrouter.ops import write_target
 from vectorrouter import Router
 from vectorrouter.embeddings import Task
+from vectorrouter.plans import write_target
 
 __all__ = ["VectorRouterEmbedding"]
 
