@@ -27,8 +27,19 @@ lint:
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench:
-	$(BIN)/python bench/engine.py
+# Benchmarks print tables and write the same figures under bench/results/. The SciFact ones run when ../shared is there.
+SCIFACT := ../shared/datasets/scifact
+bench: install
+	mkdir -p bench/results
+	$(BIN)/python bench/engine.py --sizes 100000 --queries 1000 --json bench/results/engine.json
+	$(BIN)/python bench/failover.py --json bench/results/failover.json
+	$(BIN)/python bench/quota.py --json bench/results/quota.json
+	$(BIN)/python bench/pii.py --json bench/results/pii.json
+	$(BIN)/python bench/integrations.py --json bench/results/integrations.json
+	if [ -d $(SCIFACT) ]; then \
+		$(BIN)/python bench/keyword_scifact.py --data $(SCIFACT) --json bench/results/keyword_scifact.json && \
+		$(BIN)/python bench/migration.py --json bench/results/migration.json; \
+	fi
 
 clean:
 	rm -rf $(VENV) .vectorrouter .pytest_cache .mypy_cache .ruff_cache
