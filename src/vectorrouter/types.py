@@ -245,3 +245,18 @@ class SearchResult:
     @property
     def ids(self) -> list[str]:
         return [h.id for h in self.hits]
+
+    def serving_info(self) -> dict[str, Any]:
+        """How the search was served, as plain data for logs, traces and framework metadata."""
+        return {
+            "namespace": self.namespace,
+            "mode": self.mode,
+            "served_by": self.served_by,
+            "degraded": self.degraded,
+            "attempts": [
+                {"step": a.step, "outcome": a.outcome, "latency_ms": a.latency_ms, "detail": a.detail}
+                for a in self.attempts
+            ],
+            "latency_ms": self.latency_ms,
+            "query_id": self.query_id,
+        }

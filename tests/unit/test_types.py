@@ -65,3 +65,27 @@ def test_record_needs_a_non_empty_string_id() -> None:
         Record(id="", text="t")
     with pytest.raises(InvalidRecord, match="non-empty string"):
         Record(id=5, text="t")  # type: ignore[arg-type]
+
+
+def test_serving_info_is_plain_data_naming_every_attempt() -> None:
+    from vectorrouter.types import Attempt, Hit, SearchResult
+
+    result = SearchResult(
+        hits=[Hit("a", 0.9, "text", {})],
+        namespace="acme:docs:v1",
+        mode="dense",
+        served_by="secondary",
+        degraded=True,
+        attempts=(
+            Attempt("primary", "timeout", 200.0, "no answer"),
+            Attempt("secondary", "ok", 1.5, "1 hits"),
+        ),
+        latency_ms=201.5,
+        query_id="q1",
+    )
+    info = result.serving_info()
+    assert info["served_by"] == "secondary"
+    assert info["degraded"] is True
+    assert [a["outcome"] for a in info["attempts"]] == ["timeout", "ok"]
+    assert info["attempts"][0]["detail"] == "no answer"
+    assert (info["namespace"], info["mode"], info["query_id"]) == ("acme:docs:v1", "dense", "q1")

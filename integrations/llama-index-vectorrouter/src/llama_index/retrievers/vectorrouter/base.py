@@ -42,18 +42,7 @@ class VectorRouterSearchEvent(BaseEvent):
 
 def search_info(result: SearchResult) -> dict[str, Any]:
     """How a search was served: the namespace, mode, which store answered, and what was tried first."""
-    return {
-        "namespace": result.namespace,
-        "mode": result.mode,
-        "served_by": result.served_by,
-        "degraded": result.degraded,
-        "attempts": [
-            {"step": a.step, "outcome": a.outcome, "latency_ms": a.latency_ms, "detail": a.detail}
-            for a in result.attempts
-        ],
-        "latency_ms": result.latency_ms,
-        "query_id": result.query_id,
-    }
+    return result.serving_info()
 
 
 class VectorRouterRetriever(BaseRetriever):
