@@ -45,7 +45,26 @@ def map_sqlite_error(exc: sqlite3.Error) -> VectorRouterError:
     return BackendUnavailable(f"sqlite embedding cache failed: {exc}", backend="sqlite")
 
 
-class SQLiteStore:
+class _ByColumn:
+    """Erasure by key or by text hash, in terms of each store's own ``_delete_where`` / ``_count_where``."""
+
+    def _delete_where(self, column: str, values: Sequence[str]) -> int:
+        raise NotImplementedError
+
+    def _count_where(self, column: str, values: Sequence[str]) -> int:
+        raise NotImplementedError
+
+    def delete(self, keys: Sequence[CacheKey]) -> int:
+        return self._delete_where("key", [k.key for k in keys])
+
+    def delete_texts(self, text_hashes: Sequence[str]) -> int:
+        return self._delete_where("text_hash", text_hashes)
+
+    def count_texts(self, text_hashes: Sequence[str]) -> int:
+        return self._count_where("text_hash", text_hashes)
+
+
+class SQLiteStore(_ByColumn):
     """Embedding vectors in one SQLite file (``":memory:"`` for a throwaway store)."""
 
     name = "sqlite"
@@ -147,15 +166,6 @@ class SQLiteStore:
 
         return self._run(delete) if values else 0
 
-    def delete(self, keys: Sequence[CacheKey]) -> int:
-        return self._delete_where("key", [k.key for k in keys])
-
-    def delete_texts(self, text_hashes: Sequence[str]) -> int:
-        return self._delete_where("text_hash", text_hashes)
-
-    def count_texts(self, text_hashes: Sequence[str]) -> int:
-        return self._count_where("text_hash", text_hashes)
-
     def __len__(self) -> int:
         return int(self._run(lambda: self._db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0]))
 
@@ -179,7 +189,7 @@ def map_postgres_error(exc: Exception) -> VectorRouterError:
     return BackendUnavailable(f"postgres embedding cache failed: {exc}", backend="postgres")
 
 
-class PostgresStore:
+class PostgresStore(_ByColumn):
     """Embedding vectors in PostgreSQL (``schema.table``, created on first use).
 
     One connection guarded by a lock (cache calls are short); a broken connection is reopened on the next
@@ -312,15 +322,6 @@ class PostgresStore:
             )
 
         return self._run(delete) if values else 0
-
-    def delete(self, keys: Sequence[CacheKey]) -> int:
-        return self._delete_where("key", [k.key for k in keys])
-
-    def delete_texts(self, text_hashes: Sequence[str]) -> int:
-        return self._delete_where("text_hash", text_hashes)
-
-    def count_texts(self, text_hashes: Sequence[str]) -> int:
-        return self._count_where("text_hash", text_hashes)
 
     def __len__(self) -> int:
         return self._run(lambda c: int(c.execute(f"SELECT COUNT(*) FROM {self.qualified}").fetchone()[0]))
