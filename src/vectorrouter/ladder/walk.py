@@ -223,7 +223,7 @@ class Ladder:
         """Raise at once if any store on ``q``'s path cannot express its filter (so no fallback can differ)."""
         if q.filter is None:
             return
-        for step in self.route(q.namespace):
+        for step in self._path(q.namespace).steps:
             backend: object
             if isinstance(step, VectorStep):
                 opened = step.indexes.open_indexes().get(q.model.index_spec())
