@@ -211,3 +211,48 @@ def test_a_namespace_pinned_to_a_version_writes_there_and_an_undeclared_one_is_r
     store = VectorRouterVectorStore(router=router, namespace="li:pinned:no-such-model")
     with pytest.raises(ConfigurationError, match="no-such-model"):
         store.add([TextNode(id_="y", text="nowhere to go")])
+
+
+def test_stored_nodes_read_back_exactly_as_llamaindexs_own_reader_reads_them() -> None:
+    # to_node parses TextNode JSON with pydantic directly (the fast path); it must rebuild what
+    # metadata_dict_to_node rebuilds, field for field, for every node kind and every part of a node
+    from llama_index.core.schema import Document, ImageNode, IndexNode, NodeRelationship, RelatedNodeInfo
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+
+    from llama_index.vector_stores.vectorrouter.nodes import to_node
+
+    source = RelatedNodeInfo(node_id="doc-1", metadata={"page": 3}, hash="h")
+    nodes = [
+        TextNode(
+            id_="t1",
+            text="glaciers are slow rivers",
+            metadata={"year": 2021, "tags": ["ice", "water"], "nested": {"a": {"b": 1}}},
+            excluded_llm_metadata_keys=["year"],
+            excluded_embed_metadata_keys=["tags"],
+            metadata_template="{key}=>{value}",
+            text_template="{metadata_str}|{content}",
+            relationships={
+                NodeRelationship.SOURCE: source,
+                NodeRelationship.NEXT: RelatedNodeInfo(node_id="t2"),
+            },
+            start_char_idx=4,
+            end_char_idx=29,
+        ),
+        TextNode(id_="t2", text="no metadata at all"),
+        Document(id_="d1", text="a whole document", metadata={"lang": "en"}),
+        IndexNode(id_="i1", text="points elsewhere", index_id="other-index"),
+        ImageNode(id_="m1", text="a caption", image_url="https://example.com/x.png"),
+    ]
+    for node in nodes:
+        stored = node_to_metadata_dict(node, remove_text=True, flat_metadata=False)
+        text = node.get_content()
+        ours = to_node(node.node_id, text, stored)
+        theirs = metadata_dict_to_node(dict(stored), text=text)
+        assert type(ours) is type(theirs), node.node_id
+        assert ours.model_dump() == theirs.model_dump(), node.node_id
+        assert ours.get_content(metadata_mode="llm") == theirs.get_content(metadata_mode="llm")
+    # the stored content is never mutated by reading it
+    stored = node_to_metadata_dict(nodes[0], remove_text=True, flat_metadata=False)
+    before = dict(stored)
+    to_node("t1", "x", stored).metadata["year"] = 1999
+    assert stored == before
