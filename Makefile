@@ -38,7 +38,8 @@ bench: install
 	$(BIN)/python bench/integrations.py --json bench/results/integrations.json
 	if [ -d $(SCIFACT) ]; then \
 		$(BIN)/python bench/keyword_scifact.py --data $(SCIFACT) --json bench/results/keyword_scifact.json && \
-		$(BIN)/python bench/migration.py --json bench/results/migration.json; \
+		$(BIN)/python bench/migration.py --data $(SCIFACT) --json bench/results/migration.json && \
+		$(BIN)/python bench/migration.py --data $(SCIFACT) --new minilm-ft --json bench/results/migration-successor.json; \
 	fi
 
 clean:
