@@ -27,6 +27,7 @@ from vectorrouter.migration import (
     Quota,
     Schedule,
 )
+from vectorrouter.migration.fitting import fit_namespace_adapter
 from vectorrouter.migration.state import StateStore
 from vectorrouter.router import Router
 
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "advance": "move the rollout to its next percentage",
         "rollback": "send every process back to the old version on its next search",
         "finish": "make the new version the active one (the old one stays unless --drop-old)",
+        "adapter": "fit a query adapter from a sample of the namespace, for the adapter arm (start --arm adapter)",
     }
     for name, text in helps.items():
         a = action.add_parser(name, help=text)
@@ -67,6 +69,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 default=None,
                 help="USD per million tokens (default: the target model's declared price_per_million)",
             )
+        if name == "adapter":
+            a.add_argument("--to", required=True, dest="target", help="the new model version")
+            a.add_argument("--out", required=True, type=Path, help="where to write the adapter (.npz)")
+            a.add_argument("--share", type=float, default=0.05, help="share of the records sampled (0.05)")
+            a.add_argument(
+                "--kind",
+                default="auto",
+                help="auto (best on held-out pairs), procrustes, affine or mlp",
+            )
+            a.add_argument(
+                "--no-sentences", action="store_true", help="pair whole records only (no query-sized pairs)"
+            )
+            a.add_argument("--seed", type=int, default=0)
+            a.add_argument("--json", action="store_true")
         if name == "plan":
             a.add_argument("--tokens-per-minute", type=float, default=None, help="the provider's token quota")
             a.add_argument("--requests-per-minute", type=float, default=None)
@@ -326,7 +342,51 @@ def _finish(m: Migration, args: argparse.Namespace) -> int:
     return 0
 
 
+def _adapter(m: Migration, args: argparse.Namespace) -> int:
+    fit = fit_namespace_adapter(
+        m.router,
+        args.namespace,
+        args.target,
+        share=args.share,
+        kind=args.kind,
+        sentences=not args.no_sentences,
+        seed=args.seed,
+    )
+    path = fit.adapter.save(args.out)
+    if args.json:
+        json.dump(
+            {
+                "path": str(path),
+                "kind": fit.adapter.kind,
+                "chosen": fit.chosen,
+                "from": fit.target,
+                "to_index_of": fit.source,
+                "records": fit.documents,
+                "records_with_text": fit.with_text,
+                "sampled": fit.sampled,
+                "pairs": fit.pairs,
+                "new_model_calls": fit.new_calls,
+                "old_model_calls": fit.old_calls,
+                "new_tokens": fit.new_tokens,
+                "old_tokens": fit.old_tokens,
+                "full_reembed_tokens": fit.full_tokens,
+                "held_out_cosine": fit.held_out,
+            },
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+        return 0
+    console.print(fit.summary())
+    console.print(
+        f"wrote {path}: serve it with `vectorrouter migrate start {args.namespace} --to {args.target} "
+        f"--arm adapter --adapter {path}`"
+    )
+    return 0
+
+
 _ACTIONS = {
+    "adapter": _adapter,
     "plan": _plan,
     "start": _start,
     "status": _status,

@@ -18,6 +18,7 @@ from vectorrouter.migration.adapters import (
 from vectorrouter.migration.backfill import Backfill, BackfillReport
 from vectorrouter.migration.controller import Migration, Plan, QualityGate
 from vectorrouter.migration.cost import Cost, CostModel, LayerCostModel, Quota, TokenPriceModel
+from vectorrouter.migration.fitting import AdapterFit, fit_namespace_adapter, query_sized_pieces
 from vectorrouter.migration.parity import ParityResult, check_parity
 from vectorrouter.migration.quality import (
     QualityMonitor,
@@ -39,6 +40,7 @@ from vectorrouter.migration.state import (
 __all__ = [
     "ADAPTER_KINDS",
     "ARMS",
+    "AdapterFit",
     "AffineAdapter",
     "Arm",
     "Backfill",
@@ -69,9 +71,11 @@ __all__ = [
     "bucket",
     "check_parity",
     "fit_adapter",
+    "fit_namespace_adapter",
     "load_adapter",
     "merge_summaries",
     "ndcg_at_k",
     "overlap_at_k",
+    "query_sized_pieces",
     "rank_correlation",
 ]
