@@ -426,6 +426,8 @@ kind = "qdrant-edge"           # qdrant-edge (embedded) | qdrant (server, option
 
 [keyword_store]
 kind = "tantivy"               # embedded BM25
+# options = { isolation = "namespace" }   # one index per namespace: BM25 statistics never mix tenants
+#                                         # ("shared": one index for many tiny namespaces)
 
 [ingest]
 batch_size = 64

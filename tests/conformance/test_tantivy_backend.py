@@ -6,7 +6,13 @@ from typing import Any
 import pytest
 
 from vectorrouter.backends import make_keyword_backend
-from vectorrouter.backends.tantivy_keyword import Analysis, TantivyBackend, from_config, map_tantivy_error
+from vectorrouter.backends.tantivy_keyword import (
+    Analysis,
+    NamespacedTantivy,
+    TantivyBackend,
+    from_config,
+    map_tantivy_error,
+)
 from vectorrouter.errors import (
     BackendError,
     BackendUnavailable,
@@ -31,7 +37,7 @@ class TestTantivyPersistent(KeywordBackendConformance):
     @pytest.fixture
     def backend(self, tmp_path: Path) -> Iterator[TantivyBackend]:
         self.path = tmp_path / "keyword"
-        b = make_keyword_backend("tantivy", self.path)
+        b = make_keyword_backend("tantivy", self.path, {"isolation": "shared"})
         assert isinstance(b, TantivyBackend)
         yield b
         b.close()
@@ -39,6 +45,28 @@ class TestTantivyPersistent(KeywordBackendConformance):
     def reopen(self, backend: TantivyBackend) -> TantivyBackend:
         backend.close()
         return TantivyBackend(self.path)
+
+
+class TestNamespacedTantivyInMemory(KeywordBackendConformance):
+    @pytest.fixture
+    def backend(self) -> Iterator[NamespacedTantivy]:
+        b = NamespacedTantivy(max_writers=1)  # one writer: every other write reopens one
+        yield b
+        b.close()
+
+
+class TestNamespacedTantivyPersistent(KeywordBackendConformance):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[NamespacedTantivy]:
+        self.path = tmp_path / "keyword"
+        b = make_keyword_backend("tantivy", self.path)  # the default for a new folder
+        assert isinstance(b, NamespacedTantivy)
+        yield b
+        b.close()
+
+    def reopen(self, backend: NamespacedTantivy) -> NamespacedTantivy:
+        backend.close()
+        return NamespacedTantivy(self.path)
 
 
 # -- behaviour beyond the shared contract ---------------------------------------------------------
@@ -224,3 +252,76 @@ def test_options_configure_the_analyzer() -> None:
 def test_bad_options_name_the_field(options: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigurationError, match=field.replace(".", r"\.")):
         from_config(None, options)
+
+
+# -- one index per namespace ----------------------------------------------------------------------
+def _scores(kw: Any, ns: str, query: str) -> dict[str, float]:
+    return {h.id: h.score for h in kw.search(ns, query, k=10)}
+
+
+def test_namespaced_bm25_scores_ignore_every_other_namespace(tmp_path: Path) -> None:
+    kw = NamespacedTantivy(tmp_path / "kw")
+    mine = [Record(id="a", text="glaciers carve valleys"), Record(id="b", text="rivers carry silt to sea")]
+    kw.upsert("a:docs:v1", mine)
+    before = _scores(kw, "a:docs:v1", "glaciers rivers")
+    kw.upsert(
+        "b:docs:v1", [Record(id=f"x{i}", text="glaciers glaciers and more glaciers") for i in range(200)]
+    )
+    assert _scores(kw, "a:docs:v1", "glaciers rivers") == before  # another tenant's corpus changes nothing
+    kw.close()
+    # the shared index is what the option exists for: there the other tenant's documents move the scores
+    shared = TantivyBackend()
+    shared.upsert("a:docs:v1", mine)
+    alone = _scores(shared, "a:docs:v1", "glaciers rivers")
+    shared.upsert(
+        "b:docs:v1", [Record(id=f"x{i}", text="glaciers glaciers and more glaciers") for i in range(200)]
+    )
+    assert _scores(shared, "a:docs:v1", "glaciers rivers") != alone
+    shared.close()
+
+
+def test_each_namespace_is_a_folder_named_in_it_and_reopens(tmp_path: Path) -> None:
+    kw = NamespacedTantivy(tmp_path / "kw")
+    kw.upsert("acme:docs:v1", [Record(id="1", text="hello tenants")])
+    kw.upsert("beta:docs:v1", [Record(id="1", text="hello again")])
+    kw.close()
+    folders = sorted((tmp_path / "kw").iterdir())
+    assert len(folders) == 2
+    assert sorted(f.joinpath("NAMESPACE").read_text().strip() for f in folders) == [
+        "acme:docs:v1",
+        "beta:docs:v1",
+    ]
+    again = NamespacedTantivy(tmp_path / "kw")
+    assert [h.id for h in again.search("acme:docs:v1", "tenants", k=3)] == ["1"]
+    assert again.count("gamma:docs:v1") == 0
+    assert not (tmp_path / "kw").joinpath("gamma").exists()
+    assert len(list((tmp_path / "kw").iterdir())) == 2  # reading a namespace never creates it
+    again.close()
+
+
+def test_only_max_writers_namespaces_keep_a_writer(tmp_path: Path) -> None:
+    kw = NamespacedTantivy(tmp_path / "kw", max_writers=2)
+    for n in range(5):
+        kw.upsert(f"t{n}:docs:v1", [Record(id="1", text=f"tenant {n} text")])
+    holding = [ns for ns, shard in kw._shards.items() if shard._writer is not None]
+    assert holding == ["t3:docs:v1", "t4:docs:v1"]
+    kw.upsert("t0:docs:v1", [Record(id="2", text="written again after giving its writer up")])
+    assert kw.count("t0:docs:v1") == 2
+    assert [h.id for h in kw.search("t0:docs:v1", "giving", k=3)] == ["2"]
+    kw.close()
+
+
+def test_a_shared_folder_is_kept_shared_and_never_silently_split(tmp_path: Path) -> None:
+    folder = tmp_path / "kw"
+    shared = TantivyBackend(folder)
+    shared.upsert(NS, [Record(id="1", text="written by an older release")])
+    shared.close()
+    reopened = from_config(folder, {})  # no option: the folder's own layout wins
+    assert isinstance(reopened, TantivyBackend)
+    assert reopened.count(NS) == 1
+    reopened.close()
+    with pytest.raises(ConfigurationError, match="isolation") as err:
+        from_config(folder, {"isolation": "namespace"})
+    assert 'isolation = "shared"' in str(err.value)
+    with pytest.raises(ConfigurationError, match="isolation"):
+        from_config(tmp_path / "new", {"isolation": "per-tenant"})

@@ -7,7 +7,10 @@ stored JSON payload that gives id, text and metadata back exactly as written.
 
 Queries are plain text: they are analysed with the same analyzer as the documents and turned into term
 queries directly, so quotes, colons, brackets and ``AND``/``OR`` are just words and never a syntax error.
-BM25 statistics (document frequencies, average length) are index-wide, shared by all namespaces.
+BM25 statistics (document frequencies, average length) are index-wide: in one shared index a tenant's scores
+move when another tenant writes, and the term statistics of one tenant's corpus show through in another's. The
+default store is therefore :class:`NamespacedTantivy`, one such index per namespace (exact per-namespace BM25,
+and dropping a namespace drops its files); ``isolation = "shared"`` keeps one index for many tiny namespaces.
 
 Writes go through one writer under a lock and commit per batch; the reader is reloaded right after each
 commit, so a search sees a batch entirely or not at all and always sees the caller's own finished writes.
@@ -15,6 +18,7 @@ commit, so a search sees a batch entirely or not at all and always sees the call
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import Counter
@@ -37,7 +41,7 @@ from vectorrouter.errors import (
 from vectorrouter.filters import Filter
 from vectorrouter.types import Hit, Record
 
-__all__ = ["Analysis", "TantivyBackend", "from_config", "map_tantivy_error"]
+__all__ = ["Analysis", "NamespacedTantivy", "TantivyBackend", "from_config", "map_tantivy_error"]
 
 KEY_FIELD = "_vr_key"
 NS_FIELD = "_vr_ns"
@@ -376,6 +380,15 @@ class TantivyBackend:
                 yield [self._record(searcher, a) for a in addresses[start : start + batch_size]]
 
     # -- lifecycle --------------------------------------------------------------------------------
+    def release_writer(self) -> None:
+        """Finish background merges and drop the writer (its memory and the index lock); the next write
+        opens a new one. For owners of many indexes, so idle ones do not each hold a writer."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                with self._errors():
+                    writer.wait_merging_threads()
+
     def close(self) -> None:
         """Wait for background merges and release the index lock. Safe to call twice."""
         with self._lock:
@@ -385,14 +398,178 @@ class TantivyBackend:
                     writer.wait_merging_threads()
 
 
-_OPTIONS = ("language", "stopwords", "writer_memory_mb", "writer_threads")
+class NamespacedTantivy:
+    """One :class:`TantivyBackend` per namespace: BM25 statistics of each namespace are its own.
+
+    Each namespace lives in ``path/ns-<digest>/`` (its name in a ``NAMESPACE`` file beside the index), opened
+    on first use; a namespace never written reads as empty. At most ``max_writers`` namespaces keep a writer
+    open between writes (the least recently written one gives its writer up first), so memory does not grow
+    with the number of tenants. In memory when ``path`` is None.
+
+    >>> kw = NamespacedTantivy()
+    >>> kw.upsert("a:docs:v1", [Record(id="1", text="glaciers carve valleys"), Record(id="2", text="rivers")])
+    >>> before = kw.search("a:docs:v1", "glaciers", k=1)[0].score
+    >>> kw.upsert("b:docs:v1", [Record(id=str(i), text="glaciers everywhere") for i in range(50)])
+    >>> kw.search("a:docs:v1", "glaciers", k=1)[0].score == before, kw.count("c:docs:v1")
+    (True, 0)
+    >>> kw.close()
+    """
+
+    name = "tantivy"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        analysis: Analysis | None = None,
+        writer_memory_mb: int = 64,
+        writer_threads: int = 1,
+        max_writers: int = 4,
+    ) -> None:
+        self.analysis = analysis or Analysis()
+        self._path = Path(path) if path is not None else None
+        self._options = {"writer_memory_mb": writer_memory_mb, "writer_threads": writer_threads}
+        self._max_writers = max(1, max_writers)
+        self._shards: dict[str, TantivyBackend] = {}
+        self._writing: dict[str, None] = {}  # namespaces holding a writer, least recently written first
+        self._lock = threading.Lock()
+        self._closed = False
+        if self._path is not None:
+            self._path.mkdir(parents=True, exist_ok=True)
+            if (self._path / "meta.json").exists():
+                raise ConfigurationError(
+                    f"{self._path} holds one shared keyword index, not one index per namespace",
+                    field="keyword_store.options.isolation",
+                    fix='set isolation = "shared" to keep using it, or delete the folder and re-ingest',
+                )
+
+    def _dir(self, namespace: str) -> Path | None:
+        if self._path is None:
+            return None
+        return self._path / f"ns-{hashlib.sha256(namespace.encode('utf-8')).hexdigest()[:24]}"
+
+    def _shard(self, namespace: str, *, create: bool) -> TantivyBackend | None:
+        shard = self._shards.get(namespace)
+        if shard is not None:
+            return shard
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailable("the keyword index is closed", backend=self.name)
+            shard = self._shards.get(namespace)
+            if shard is not None:
+                return shard
+            folder = self._dir(namespace)
+            exists = folder is not None and (folder / "meta.json").exists()
+            if not (create or exists):
+                return None
+            if folder is not None and not exists:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "NAMESPACE").write_text(namespace + "\n", encoding="utf-8")
+            shard = TantivyBackend(folder, analysis=self.analysis, **self._options)
+            self._shards[namespace] = shard
+            return shard
+
+    def _wrote(self, namespace: str) -> None:
+        """Keep at most ``max_writers`` writers open: the least recently written namespace lets go first."""
+        with self._lock:
+            self._writing.pop(namespace, None)
+            self._writing[namespace] = None
+            idle = list(self._writing)[: -self._max_writers]
+            for name in idle:
+                del self._writing[name]
+        for name in idle:
+            shard = self._shards.get(name)
+            if shard is not None:
+                shard.release_writer()
+
+    # -- writes -----------------------------------------------------------------------------------
+    def upsert(self, namespace: str, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        shard = self._shard(namespace, create=True)
+        assert shard is not None
+        shard.upsert(namespace, records)
+        self._wrote(namespace)
+
+    def delete(self, namespace: str, ids: Sequence[str]) -> int:
+        shard = self._shard(namespace, create=False)
+        if shard is None:
+            return 0
+        n = shard.delete(namespace, ids)
+        if n:
+            self._wrote(namespace)
+        return n
+
+    def delete_by_filter(self, namespace: str, filter: Filter | None) -> int:
+        shard = self._shard(namespace, create=False)
+        if shard is None:
+            _check(filter)
+            return 0
+        n = shard.delete_by_filter(namespace, filter)
+        if n:
+            self._wrote(namespace)
+        return n
+
+    # -- reads ------------------------------------------------------------------------------------
+    def search(self, namespace: str, query: str, k: int, filter: Filter | None = None) -> list[Hit]:
+        shard = self._shard(namespace, create=False)
+        if shard is None:
+            _check(filter)
+            return []
+        return shard.search(namespace, query, k, filter)
+
+    def get(self, namespace: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
+        shard = self._shard(namespace, create=False)
+        return [] if shard is None else shard.get(namespace, ids, with_vectors=with_vectors)
+
+    def count(self, namespace: str, filter: Filter | None = None) -> int:
+        shard = self._shard(namespace, create=False)
+        if shard is None:
+            _check(filter)
+            return 0
+        return shard.count(namespace, filter)
+
+    def scroll(
+        self,
+        namespace: str,
+        filter: Filter | None = None,
+        *,
+        batch_size: int = 256,
+        with_vectors: bool = False,
+    ) -> Iterator[list[Record]]:
+        shard = self._shard(namespace, create=False)
+        if shard is None:
+            _check(filter)
+            return iter(())
+        return shard.scroll(namespace, filter, batch_size=batch_size, with_vectors=with_vectors)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close every namespace's index. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            shards, self._shards, self._writing = list(self._shards.values()), {}, {}
+        for shard in shards:
+            shard.close()
 
 
-def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend:
+def _check(filter: Filter | None) -> None:
+    """An inexpressible filter raises even where there is nothing to search."""
+    if filter is not None:
+        translate_filter(filter)
+
+
+_OPTIONS = ("language", "stopwords", "writer_memory_mb", "writer_threads", "isolation", "max_writers")
+
+
+def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend | NamespacedTantivy:
     """Build from ``[keyword_store] kind = "tantivy"``.
 
-    Options: ``language`` (stemming and stop-word language, default ``"english"``; ``"none"`` turns both
-    off), ``stopwords`` (default true), ``writer_memory_mb`` (default 64), ``writer_threads`` (default 1).
+    Options: ``isolation`` (``"namespace"``: one index per namespace, BM25 statistics per namespace — the
+    default for a new folder; ``"shared"``: one index for every namespace, the default for a folder that
+    already holds one), ``language`` (stemming and stop-word language, default ``"english"``; ``"none"`` turns
+    both off), ``stopwords`` (default true), ``writer_memory_mb`` (default 64), ``writer_threads`` (default 1),
+    ``max_writers`` (namespaces keeping a writer open between writes, default 4).
     """
     for name in options:
         if name not in _OPTIONS:
@@ -413,8 +590,20 @@ def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend:
         raise ConfigurationError(
             f"must be true or false, got {stopwords!r}", field="keyword_store.options.stopwords", fix="true"
         )
+    existing_shared = path is not None and (Path(path) / "meta.json").exists()
+    isolation = options.get("isolation", "shared" if existing_shared else "namespace")
+    if isolation not in ("namespace", "shared"):
+        raise ConfigurationError(
+            f"must be 'namespace' or 'shared', got {isolation!r}",
+            field="keyword_store.options.isolation",
+            fix="'namespace' (BM25 statistics per namespace) or 'shared' (one index for all)",
+        )
     sizes = {}
-    for name, default, least in (("writer_memory_mb", 64, 15), ("writer_threads", 1, 1)):
+    for name, default, least in (
+        ("writer_memory_mb", 64, 15),
+        ("writer_threads", 1, 1),
+        ("max_writers", 4, 1),
+    ):
         value = options.get(name, default)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise ConfigurationError(
@@ -426,9 +615,17 @@ def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend:
     analysis = Analysis(
         language=None if language.lower() == "none" else language.lower(), stopwords=stopwords
     )
-    return TantivyBackend(
+    if isolation == "shared":
+        return TantivyBackend(
+            path,
+            analysis=analysis,
+            writer_memory_mb=sizes["writer_memory_mb"],
+            writer_threads=sizes["writer_threads"],
+        )
+    return NamespacedTantivy(
         path,
         analysis=analysis,
         writer_memory_mb=sizes["writer_memory_mb"],
         writer_threads=sizes["writer_threads"],
+        max_writers=sizes["max_writers"],
     )
