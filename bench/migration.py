@@ -41,6 +41,7 @@ import hashlib
 import json
 import math
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -94,16 +95,35 @@ def digest(texts: Sequence[str]) -> str:
     return hashlib.sha256("\x1e".join(texts).encode()).hexdigest()[:16]
 
 
-def cached(name: str, texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
+def cached(
+    name: str, texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], chunk: int = 256
+) -> np.ndarray:
+    """``embed(texts)`` as float32, from ``bench/.cache/`` when done before. Long runs are embedded in chunks
+    kept beside the cache file until the whole is written, so an interrupted run resumes where it stopped."""
     path = CACHE / f"{name}-{digest(texts)}.npy"
     if path.exists():
         return np.load(path)  # type: ignore[no-any-return]
     console.print(f"embedding {len(texts)} texts for {name} (cached in {path.name})…")
     started = time.perf_counter()
-    vectors = np.asarray(embed(texts), dtype=np.float32)
+    parts = path.with_suffix(".parts")
+    parts.mkdir(parents=True, exist_ok=True)
+    pieces = []
+    for start in range(0, len(texts), chunk):
+        part = parts / f"{start:07d}.npy"
+        if part.exists():
+            pieces.append(np.load(part))
+            continue
+        vectors = np.asarray(embed(texts[start : start + chunk]), dtype=np.float32)
+        np.save(part.with_suffix(".tmp.npy"), vectors)
+        part.with_suffix(".tmp.npy").replace(part)
+        pieces.append(vectors)
+        if len(texts) > chunk:
+            done = min(start + chunk, len(texts))
+            console.print(f"  {done:,}/{len(texts):,} after {time.perf_counter() - started:.0f}s")
+    vectors = np.vstack(pieces) if pieces else np.zeros((0, 0), dtype=np.float32)
     console.print(f"  done in {time.perf_counter() - started:.0f}s")
-    CACHE.mkdir(exist_ok=True)
     np.save(path, vectors)
+    shutil.rmtree(parts, ignore_errors=True)
     return vectors
 
 
