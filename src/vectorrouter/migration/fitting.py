@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vectorrouter.errors import ConfigurationError, InvalidRecord
-from vectorrouter.migration.adapters import ADAPTER_KINDS, QueryAdapter, fit_adapter
+from vectorrouter.migration.adapters import ADAPTER_KINDS, QueryAdapter, _unit, fit_adapter
 from vectorrouter.migration.cost import estimate_tokens
 
 if TYPE_CHECKING:
@@ -123,9 +123,7 @@ def _candidates(kind: str) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def _mean_cosine(adapter: QueryAdapter, x: np.ndarray, y: np.ndarray) -> float:
-    pred = adapter.transform(x).astype(np.float64)
-    y = y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
-    return float(np.mean(np.sum(pred * y, axis=1)))
+    return float(np.mean(np.sum(adapter.transform(x).astype(np.float64) * _unit(y), axis=1)))
 
 
 def fit_namespace_adapter(
@@ -149,7 +147,7 @@ def fit_namespace_adapter(
     candidates = _candidates(kind)
     ns = router.resolve(namespace)
     source = ns.model_version
-    target_spec = router.embeddings.spec(target)  # an unknown version fails here, naming the models
+    router.embeddings.spec(target)  # an unknown version fails here, naming the models
     if target == source:
         raise ConfigurationError(
             f"{namespace} already uses {target}",
@@ -204,9 +202,7 @@ def fit_namespace_adapter(
             new_parts.append(router.embeddings.embed(target, pieces, "document", tenant=tenant))
             old_parts.append(router.embeddings.embed(source, pieces, "document", tenant=tenant))
             groups += owner
-    x, y = np.vstack(new_parts), np.vstack(old_parts)
-    if x.shape[1] != target_spec.dimensions:  # pragma: no cover - the embedding layer checks widths
-        raise InvalidRecord(f"{target} returned {x.shape[1]}-d vectors, declared {target_spec.dimensions}")
+    x, y = np.vstack(new_parts), np.vstack(old_parts)  # the embedding layer has checked both widths
 
     held_out: dict[str, float] = {}
     chosen = next(iter(candidates))
@@ -222,6 +218,7 @@ def fit_namespace_adapter(
                 held_out[label] = _mean_cosine(fitted, x[is_test], y[is_test])
             chosen = max(held_out, key=lambda k: held_out[k])
     family, options = candidates[chosen]
+    piece_tokens = sum(estimate_tokens(t) for t in pieces)
     adapter = fit_adapter(
         family,
         x,
@@ -244,8 +241,8 @@ def fit_namespace_adapter(
         pairs=len(x),
         new_calls=len(texts) + len(pieces),
         old_calls=len(pieces),
-        new_tokens=sum(estimate_tokens(t) for t in texts + pieces),
-        old_tokens=sum(estimate_tokens(t) for t in pieces),
+        new_tokens=sum(estimate_tokens(t) for t in texts) + piece_tokens,
+        old_tokens=piece_tokens,
         full_tokens=full_tokens,
         held_out=held_out,
     )
