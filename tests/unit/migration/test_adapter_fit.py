@@ -15,7 +15,7 @@ from vectorrouter.errors import ConfigurationError, InvalidRecord, NamespaceNotF
 from vectorrouter.migration import fit_namespace_adapter, load_adapter, query_sized_pieces
 from vectorrouter.migration.fitting import AUTO_CANDIDATES
 
-from .conftest import NEW, OLD, CountingEmbedder
+from .conftest import CONFIG, NEW, OLD, CountingEmbedder
 
 TOPICS = ["apples and pears", "rockets and orbits", "violins and cellos", "glaciers and ice", "tax and law"]
 LONG = [
@@ -169,22 +169,6 @@ def test_bad_requests_fail_before_any_embedding_call(
         fit_namespace_adapter(router, **args)  # type: ignore[arg-type]
     assert new.texts == []
     assert old.texts == []
-
-
-CONFIG = """
-path = "data"
-default_model = "hash-32"
-[models.hash-32]
-provider = "hash"
-dimensions = 32
-[models.hash-48]
-provider = "hash"
-dimensions = 48
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
-"""
 
 
 def test_cli_fits_saves_and_the_adapter_arm_serves_from_the_old_index(

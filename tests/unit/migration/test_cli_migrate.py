@@ -6,20 +6,7 @@ import pytest
 
 from vectorrouter.cli.main import main
 
-CONFIG = """
-path = "data"
-default_model = "hash-32"
-[models.hash-32]
-provider = "hash"
-dimensions = 32
-[models.hash-48]
-provider = "hash"
-dimensions = 48
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
-"""
+from .conftest import CONFIG
 
 
 @pytest.fixture
