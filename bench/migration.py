@@ -53,7 +53,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vectorrouter.embeddings import LsaEmbedder, MiniLMEmbedder
-from vectorrouter.migration import fit_adapter, ndcg_at_k
+from vectorrouter.migration import AdapterFit, fit_adapter, ndcg_at_k
 from vectorrouter.migration.cost import estimate_tokens
 
 # the shared datasets folder sits beside the repository (``--data`` points elsewhere)
@@ -260,10 +260,10 @@ def via_router(
     old_docs: np.ndarray,
     share: float,
     seed: int,
-) -> dict[str, Any]:
+) -> tuple[AdapterFit, float]:
     """The product path on the same data: a Router holding the old index (MiniLM vectors, precomputed), and
     ``fit_namespace_adapter`` sampling it, calling both models through the embedding layer, choosing the family
-    on held-out records. Returns its fit report with the adapter under ``"adapter"``."""
+    on held-out records. Returns the fit and the seconds it took."""
     from vectorrouter import EmbeddingService, Record, Router
     from vectorrouter.backends import NumpyBackend
     from vectorrouter.embeddings import ModelSpec
@@ -291,19 +291,7 @@ def via_router(
         seconds = time.perf_counter() - started
     finally:
         router.close()
-    return {
-        "adapter": fit.adapter,
-        "chosen": fit.chosen,
-        "sampled": fit.sampled,
-        "pairs": fit.pairs,
-        "new_calls": fit.new_calls,
-        "old_calls": fit.old_calls,
-        "new_tokens": fit.new_tokens,
-        "old_tokens": fit.old_tokens,
-        "full_tokens": fit.full_tokens,
-        "held_out_cosine": fit.held_out,
-        "fit_seconds": seconds,
-    }
+    return fit, seconds
 
 
 def top_ids(doc_ids: Sequence[str], index: np.ndarray, qvecs: np.ndarray, k: int = 10) -> list[list[str]]:
@@ -478,9 +466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     product: dict[str, Any] | None = None
     if args.via_router:
-        product = via_router(new_model, doc_ids, docs, old_docs, args.sample, args.seed)
-        mapped = product.pop("adapter").transform(new_q)
-        product["ndcg@10"] = mean_ndcg(top_ids(doc_ids, old_index, mapped), qids, qrels)
+        fit, seconds = via_router(new_model, doc_ids, docs, old_docs, args.sample, args.seed)
+        ndcg = mean_ndcg(top_ids(doc_ids, old_index, fit.adapter.transform(new_q)), qids, qrels)
+        product = {**fit.as_dict(), "fit_seconds": seconds, "ndcg@10": ndcg}
 
     table = Table(title=f"SciFact test ({len(qids)} queries, {len(docs)} docs): nDCG@10")
     for col in (
@@ -534,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{product['ndcg@10'] / old_ndcg:.1%}",
             f"{product['ndcg@10'] / new_ndcg:.1%}",
             "—",
-            f"{product['new_calls']:,} new + {product['old_calls']:,} old",
+            f"{product['new_model_calls']:,} new + {product['old_model_calls']:,} old",
             f"{product['new_tokens']:,} new + {product['old_tokens']:,} old",
         )
     console.print(table)

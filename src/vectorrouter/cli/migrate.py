@@ -355,23 +355,7 @@ def _adapter(m: Migration, args: argparse.Namespace) -> int:
     path = fit.adapter.save(args.out)
     if args.json:
         json.dump(
-            {
-                "path": str(path),
-                "kind": fit.adapter.kind,
-                "chosen": fit.chosen,
-                "from": fit.target,
-                "to_index_of": fit.source,
-                "records": fit.documents,
-                "records_with_text": fit.with_text,
-                "sampled": fit.sampled,
-                "pairs": fit.pairs,
-                "new_model_calls": fit.new_calls,
-                "old_model_calls": fit.old_calls,
-                "new_tokens": fit.new_tokens,
-                "old_tokens": fit.old_tokens,
-                "full_reembed_tokens": fit.full_tokens,
-                "held_out_cosine": fit.held_out,
-            },
+            {"path": str(path), **fit.as_dict()},
             sys.stdout,
             indent=2,
         )

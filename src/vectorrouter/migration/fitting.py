@@ -93,6 +93,25 @@ class AdapterFit:
     #: Mean cosine between adapted and old vectors on held-out pairs, per candidate (empty for one kind).
     held_out: dict[str, float] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The report as plain data (``migrate adapter --json``, benchmarks), without the adapter itself."""
+        return {
+            "kind": self.adapter.kind,
+            "chosen": self.chosen,
+            "from": self.target,
+            "to_index_of": self.source,
+            "records": self.documents,
+            "records_with_text": self.with_text,
+            "sampled": self.sampled,
+            "pairs": self.pairs,
+            "new_model_calls": self.new_calls,
+            "old_model_calls": self.old_calls,
+            "new_tokens": self.new_tokens,
+            "old_tokens": self.old_tokens,
+            "full_reembed_tokens": self.full_tokens,
+            "held_out_cosine": self.held_out,
+        }
+
     def summary(self) -> str:
         share = self.new_tokens / self.full_tokens if self.full_tokens else 0.0
         lines = [
