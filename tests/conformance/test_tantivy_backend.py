@@ -69,6 +69,22 @@ class TestNamespacedTantivyPersistent(KeywordBackendConformance):
         return NamespacedTantivy(self.path)
 
 
+class TestNamespacedTantivyOneOpenIndex(KeywordBackendConformance):
+    """The whole kit with one open index: every switch of namespace closes one index and reopens another."""
+
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[NamespacedTantivy]:
+        self.path = tmp_path / "keyword"
+        b = make_keyword_backend("tantivy", self.path, {"max_open": 1, "max_writers": 1})
+        assert isinstance(b, NamespacedTantivy)
+        yield b
+        b.close()
+
+    def reopen(self, backend: NamespacedTantivy) -> NamespacedTantivy:
+        backend.close()
+        return NamespacedTantivy(self.path, max_open=1)
+
+
 # -- behaviour beyond the shared contract ---------------------------------------------------------
 NS = "acme:docs:v1"
 
@@ -309,6 +325,82 @@ def test_only_max_writers_namespaces_keep_a_writer(tmp_path: Path) -> None:
     assert kw.count("t0:docs:v1") == 2
     assert [h.id for h in kw.search("t0:docs:v1", "giving", k=3)] == ["2"]
     kw.close()
+
+
+def test_at_most_max_open_namespaces_stay_open_and_closed_ones_reopen_whole(tmp_path: Path) -> None:
+    kw = NamespacedTantivy(tmp_path / "kw", max_open=3)
+    for n in range(10):
+        kw.upsert(f"t{n}:docs:v1", [Record(id=str(i), text=f"tenant {n} document {i}") for i in range(3)])
+        assert len(kw.open_namespaces()) <= 3
+    assert kw.open_namespaces() == ["t7:docs:v1", "t8:docs:v1", "t9:docs:v1"]
+    for n in range(10):  # every closed namespace reopens with all it held
+        assert kw.count(f"t{n}:docs:v1") == 3
+        assert {h.id for h in kw.search(f"t{n}:docs:v1", f"tenant {n}", k=5)} == {"0", "1", "2"}
+    kw.search("t2:docs:v1", "tenant", k=1)  # a use makes it the most recent: t7 is closed before it
+    kw.count("t3:docs:v1")
+    assert kw.open_namespaces() == ["t9:docs:v1", "t2:docs:v1", "t3:docs:v1"]
+    kw.close()
+
+
+def test_an_unfinished_scroll_keeps_its_index_open(tmp_path: Path) -> None:
+    kw = NamespacedTantivy(tmp_path / "kw", max_open=1)
+    kw.upsert("a:docs:v1", [Record(id=str(i), text=f"document {i}") for i in range(10)])
+    batches = kw.scroll("a:docs:v1", batch_size=3)
+    first = next(batches)
+    for n in range(3):  # other namespaces come and go while the scroll waits: each is the idle one closed
+        kw.upsert(f"t{n}:docs:v1", [Record(id="1", text="other tenant")])
+        assert kw.open_namespaces() == ["a:docs:v1"]
+    rest = [r for batch in batches for r in batch]
+    assert sorted(r.id for r in first + rest) == sorted(str(i) for i in range(10))
+    kw.count("t0:docs:v1")  # the finished scroll let go: the bound holds again
+    assert kw.open_namespaces() == ["t0:docs:v1"]
+    abandoned = kw.scroll("a:docs:v1", batch_size=3)
+    next(abandoned)
+    abandoned.close()  # a scroll dropped half way lets go too
+    kw.count("t1:docs:v1")
+    assert kw.open_namespaces() == ["t1:docs:v1"]
+    kw.close()
+
+
+def test_many_threads_over_more_namespaces_than_may_stay_open(tmp_path: Path) -> None:
+    kw = NamespacedTantivy(tmp_path / "kw", max_open=2, max_writers=1)
+    errors: list[BaseException] = []
+
+    def tenant(n: int) -> None:
+        try:
+            ns = f"t{n}:docs:v1"
+            for i in range(6):
+                kw.upsert(ns, [Record(id=str(i), text=f"tenant {n} round {i}")])
+                assert kw.count(ns) == i + 1
+                assert kw.search(ns, f"round {i}", k=1)[0].id == str(i)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tenant, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(kw.open_namespaces()) <= 2
+    assert [kw.count(f"t{n}:docs:v1") for n in range(6)] == [6] * 6
+    kw.close()
+
+
+def test_in_memory_namespaces_are_never_closed(tmp_path: Path) -> None:
+    kw = NamespacedTantivy(max_open=1)  # closing an in-memory index would lose it
+    for n in range(4):
+        kw.upsert(f"t{n}:docs:v1", [Record(id="1", text=f"tenant {n}")])
+    assert len(kw.open_namespaces()) == 4
+    assert [kw.count(f"t{n}:docs:v1") for n in range(4)] == [1, 1, 1, 1]
+    kw.close()
+
+
+def test_max_open_is_validated_by_field(tmp_path: Path) -> None:
+    for bad in (0, "many", True):
+        with pytest.raises(ConfigurationError) as err:
+            from_config(tmp_path / "kw", {"max_open": bad})
+        assert err.value.field == "keyword_store.options.max_open"
 
 
 def test_a_shared_folder_is_kept_shared_and_never_silently_split(tmp_path: Path) -> None:

@@ -402,9 +402,16 @@ class NamespacedTantivy:
     """One :class:`TantivyBackend` per namespace: BM25 statistics of each namespace are its own.
 
     Each namespace lives in ``path/ns-<digest>/`` (its name in a ``NAMESPACE`` file beside the index), opened
-    on first use; a namespace never written reads as empty. At most ``max_writers`` namespaces keep a writer
-    open between writes (the least recently written one gives its writer up first), so memory does not grow
-    with the number of tenants. In memory when ``path`` is None.
+    on first use; a namespace never written reads as empty. Two bounds keep a process with many tenants small:
+
+    - at most ``max_writers`` namespaces keep a writer open between writes (the least recently written one
+      gives its writer up first);
+    - on disk, at most ``max_open`` namespaces stay open (each open index holds a reader, memory maps and one
+      watcher thread): the least recently used idle one is closed and reopened on its next use. An index in
+      use by a running call or an unfinished ``scroll`` is never closed under it; while every open index is in
+      use the bound is exceeded rather than a call made to wait.
+
+    In memory when ``path`` is None (then nothing is ever closed: it would lose the namespace).
 
     >>> kw = NamespacedTantivy()
     >>> kw.upsert("a:docs:v1", [Record(id="1", text="glaciers carve valleys"), Record(id="2", text="rivers")])
@@ -425,12 +432,15 @@ class NamespacedTantivy:
         writer_memory_mb: int = 64,
         writer_threads: int = 1,
         max_writers: int = 4,
+        max_open: int = 64,
     ) -> None:
         self.analysis = analysis or Analysis()
         self._path = Path(path) if path is not None else None
         self._options = {"writer_memory_mb": writer_memory_mb, "writer_threads": writer_threads}
         self._max_writers = max(1, max_writers)
-        self._shards: dict[str, TantivyBackend] = {}
+        self._max_open = max(1, max_open)
+        self._shards: dict[str, TantivyBackend] = {}  # open namespaces, least recently used first
+        self._users: Counter[str] = Counter()  # calls and scrolls running on each open namespace
         self._writing: dict[str, None] = {}  # namespaces holding a writer, least recently written first
         self._lock = threading.Lock()
         self._closed = False
@@ -448,26 +458,60 @@ class NamespacedTantivy:
             return None
         return self._path / f"ns-{hashlib.sha256(namespace.encode('utf-8')).hexdigest()[:24]}"
 
-    def _shard(self, namespace: str, *, create: bool) -> TantivyBackend | None:
-        shard = self._shards.get(namespace)
-        if shard is not None:
-            return shard
+    def open_namespaces(self) -> list[str]:
+        """The namespaces whose index is open right now, least recently used first."""
+        with self._lock:
+            return list(self._shards)
+
+    def _acquire(self, namespace: str, *, create: bool) -> TantivyBackend | None:
+        """The namespace's index, opened if needed and marked in use; pair with :meth:`_release`.
+
+        ``None`` (and nothing marked) when the namespace was never written and ``create`` is false."""
         with self._lock:
             if self._closed:
                 raise BackendUnavailable("the keyword index is closed", backend=self.name)
-            shard = self._shards.get(namespace)
-            if shard is not None:
-                return shard
-            folder = self._dir(namespace)
-            exists = folder is not None and (folder / "meta.json").exists()
-            if not (create or exists):
-                return None
-            if folder is not None and not exists:
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / "NAMESPACE").write_text(namespace + "\n", encoding="utf-8")
-            shard = TantivyBackend(folder, analysis=self.analysis, **self._options)
-            self._shards[namespace] = shard
+            shard = self._shards.pop(namespace, None)
+            if shard is None:
+                folder = self._dir(namespace)
+                exists = folder is not None and (folder / "meta.json").exists()
+                if not (create or exists):
+                    return None
+                if folder is not None and not exists:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    (folder / "NAMESPACE").write_text(namespace + "\n", encoding="utf-8")
+                shard = TantivyBackend(folder, analysis=self.analysis, **self._options)
+            self._shards[namespace] = shard  # (re)inserted last: the most recently used
+            self._users[namespace] += 1
+            self._evict_idle()
             return shard
+
+    def _release(self, namespace: str) -> None:
+        with self._lock:
+            self._users[namespace] -= 1
+            if self._users[namespace] <= 0:
+                del self._users[namespace]
+            self._evict_idle()
+
+    def _evict_idle(self) -> None:
+        """Close least recently used idle indexes beyond ``max_open`` (on disk only). Caller holds the lock.
+
+        Closing under the lock means no call can reopen the same folder while its writer still holds the
+        index lock; it waits for background merges only when that index kept a writer."""
+        if self._path is None or len(self._shards) <= self._max_open:
+            return
+        excess = len(self._shards) - self._max_open
+        for name in [n for n in self._shards if not self._users[n]][:excess]:
+            self._writing.pop(name, None)
+            self._shards.pop(name).close()
+
+    @contextmanager
+    def _use(self, namespace: str, *, create: bool = False) -> Iterator[TantivyBackend | None]:
+        shard = self._acquire(namespace, create=create)
+        try:
+            yield shard
+        finally:
+            if shard is not None:
+                self._release(namespace)
 
     def _wrote(self, namespace: str) -> None:
         """Keep at most ``max_writers`` writers open: the least recently written namespace lets go first."""
@@ -477,57 +521,56 @@ class NamespacedTantivy:
             idle = list(self._writing)[: -self._max_writers]
             for name in idle:
                 del self._writing[name]
-        for name in idle:
-            shard = self._shards.get(name)
-            if shard is not None:
-                shard.release_writer()
+            shards = [self._shards[n] for n in idle if n in self._shards]
+        for shard in shards:
+            shard.release_writer()
 
     # -- writes -----------------------------------------------------------------------------------
     def upsert(self, namespace: str, records: Sequence[Record]) -> None:
         if not records:
             return
-        shard = self._shard(namespace, create=True)
-        assert shard is not None
-        shard.upsert(namespace, records)
-        self._wrote(namespace)
+        with self._use(namespace, create=True) as shard:
+            assert shard is not None
+            shard.upsert(namespace, records)
+            self._wrote(namespace)
 
     def delete(self, namespace: str, ids: Sequence[str]) -> int:
-        shard = self._shard(namespace, create=False)
-        if shard is None:
-            return 0
-        n = shard.delete(namespace, ids)
-        if n:
-            self._wrote(namespace)
-        return n
+        with self._use(namespace) as shard:
+            if shard is None:
+                return 0
+            n = shard.delete(namespace, ids)
+            if n:
+                self._wrote(namespace)
+            return n
 
     def delete_by_filter(self, namespace: str, filter: Filter | None) -> int:
-        shard = self._shard(namespace, create=False)
-        if shard is None:
-            _check(filter)
-            return 0
-        n = shard.delete_by_filter(namespace, filter)
-        if n:
-            self._wrote(namespace)
-        return n
+        with self._use(namespace) as shard:
+            if shard is None:
+                _check(filter)
+                return 0
+            n = shard.delete_by_filter(namespace, filter)
+            if n:
+                self._wrote(namespace)
+            return n
 
     # -- reads ------------------------------------------------------------------------------------
     def search(self, namespace: str, query: str, k: int, filter: Filter | None = None) -> list[Hit]:
-        shard = self._shard(namespace, create=False)
-        if shard is None:
-            _check(filter)
-            return []
-        return shard.search(namespace, query, k, filter)
+        with self._use(namespace) as shard:
+            if shard is None:
+                _check(filter)
+                return []
+            return shard.search(namespace, query, k, filter)
 
     def get(self, namespace: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
-        shard = self._shard(namespace, create=False)
-        return [] if shard is None else shard.get(namespace, ids, with_vectors=with_vectors)
+        with self._use(namespace) as shard:
+            return [] if shard is None else shard.get(namespace, ids, with_vectors=with_vectors)
 
     def count(self, namespace: str, filter: Filter | None = None) -> int:
-        shard = self._shard(namespace, create=False)
-        if shard is None:
-            _check(filter)
-            return 0
-        return shard.count(namespace, filter)
+        with self._use(namespace) as shard:
+            if shard is None:
+                _check(filter)
+                return 0
+            return shard.count(namespace, filter)
 
     def scroll(
         self,
@@ -537,11 +580,23 @@ class NamespacedTantivy:
         batch_size: int = 256,
         with_vectors: bool = False,
     ) -> Iterator[list[Record]]:
-        shard = self._shard(namespace, create=False)
+        shard = self._acquire(namespace, create=False)
         if shard is None:
             _check(filter)
             return iter(())
-        return shard.scroll(namespace, filter, batch_size=batch_size, with_vectors=with_vectors)
+        try:
+            batches = shard.scroll(namespace, filter, batch_size=batch_size, with_vectors=with_vectors)
+        except BaseException:
+            self._release(namespace)
+            raise
+        return self._held(namespace, batches)
+
+    def _held(self, namespace: str, batches: Iterator[list[Record]]) -> Iterator[list[Record]]:
+        """Keep the namespace's index open until the scroll is finished or dropped."""
+        try:
+            yield from batches
+        finally:
+            self._release(namespace)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def close(self) -> None:
@@ -559,7 +614,15 @@ def _check(filter: Filter | None) -> None:
         translate_filter(filter)
 
 
-_OPTIONS = ("language", "stopwords", "writer_memory_mb", "writer_threads", "isolation", "max_writers")
+_OPTIONS = (
+    "language",
+    "stopwords",
+    "writer_memory_mb",
+    "writer_threads",
+    "isolation",
+    "max_writers",
+    "max_open",
+)
 
 
 def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend | NamespacedTantivy:
@@ -569,7 +632,8 @@ def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend | 
     default for a new folder; ``"shared"``: one index for every namespace, the default for a folder that
     already holds one), ``language`` (stemming and stop-word language, default ``"english"``; ``"none"`` turns
     both off), ``stopwords`` (default true), ``writer_memory_mb`` (default 64), ``writer_threads`` (default 1),
-    ``max_writers`` (namespaces keeping a writer open between writes, default 4).
+    ``max_writers`` (namespaces keeping a writer open between writes, default 4), ``max_open`` (namespaces
+    whose index stays open on disk, default 64; idle ones beyond it are closed and reopened on use).
     """
     for name in options:
         if name not in _OPTIONS:
@@ -603,6 +667,7 @@ def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend | 
         ("writer_memory_mb", 64, 15),
         ("writer_threads", 1, 1),
         ("max_writers", 4, 1),
+        ("max_open", 64, 1),
     ):
         value = options.get(name, default)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
@@ -628,4 +693,5 @@ def from_config(path: Path | None, options: dict[str, Any]) -> TantivyBackend | 
         writer_memory_mb=sizes["writer_memory_mb"],
         writer_threads=sizes["writer_threads"],
         max_writers=sizes["max_writers"],
+        max_open=sizes["max_open"],
     )
