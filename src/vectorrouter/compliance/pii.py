@@ -67,7 +67,8 @@ _ID_CUE = re.compile(
 #: Within a few words before a dotted quad, these say it numbers a release or a clause, not a host.
 _VERSION_CUE = re.compile(
     r"\b(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
-    r"section|sect?|chapter|clause|paragraph|para|article|art)\b\W*(?:\S+\s+){0,3}$|§\s*$",
+    r"section|sect?|chapter|clause|paragraph|para|article|art|figure|fig|table|tab|appendix|annex|equation|eq|"
+    r"step|footnote)\b\W*(?:\S+\s+){0,3}$|§\s*$",
     re.IGNORECASE,
 )
 #: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
@@ -76,6 +77,8 @@ _PHONE_CUE = re.compile(
     r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
     re.IGNORECASE,
 )
+#: A calendar date written with dots or slashes (07.12.2026, 3/4/85): day and month are checked in ``_date_like``.
+_DOTTED_DATE = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{4}|\d{2})")
 _PHONE_WORD = re.compile(_PHONE_CUE.pattern.split(r"\b\W")[0] + r"\b", re.IGNORECASE)
 # A structured-PII kind always has a digit, an '@' or a ':' in it; other strings skip the recognizers.
 _MAY_HOLD = re.compile(r"[0-9@:]")
@@ -252,7 +255,9 @@ class PiiScrubber:
         self, score: float, text: str, start: int, end: int, context: Sequence[str], entity: str
     ) -> float:
         before = text[max(0, start - 48) : start].lower()
-        if entity == "IP_ADDRESS" and _version_like(text, start, before):
+        if entity == "IP_ADDRESS" and (
+            _version_like(text, start, before) or _in_longer_dotted(text, start, end)
+        ):
             return 0.0
         if score >= 1.0:
             return score  # checksum-validated: no cue can make it less certain
@@ -320,7 +325,29 @@ def _plausible_phone(match: str, before: str) -> bool:
         return False  # 123-456-7890, 000-000-0000: placeholders
     if _isbn_like(match, before):
         return False
+    if before and before[-1] in _GLUED and not _ABBREVIATED_PHONE.search(before):
+        return (
+            False  # digits inside a longer token: a DOI, a path, a file name (but 'Tel.+49 ...' is a phone)
+        )
+    if not international and _date_like(match):
+        return False
     return not _ID_CUE.search(before)
+
+
+#: A number right after one of these is part of a longer token (doi:10.1016/j.cell.2020.01.001), not a phone.
+_GLUED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./\\")
+
+
+_ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
+
+
+def _date_like(match: str) -> bool:
+    """``dd.mm.yyyy``, ``d.m.yy``, ``mm/dd/yyyy``: a real day and month in either order."""
+    m = _DOTTED_DATE.fullmatch(match.strip())
+    if m is None:
+        return False
+    a, b = int(m.group(1)), int(m.group(3))
+    return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31)
 
 
 def _version_like(text: str, start: int, before: str) -> bool:
@@ -330,6 +357,15 @@ def _version_like(text: str, start: int, before: str) -> bool:
     if start and text[start - 1] in "vV" and (start < 2 or not text[start - 2].isalnum()):
         return True
     return bool(_VERSION_CUE.search(before))
+
+
+def _in_longer_dotted(text: str, start: int, end: int) -> bool:
+    """Four dotted groups inside five or more (an OID such as 1.3.6.1.4.1.2620): an IPv4 address has four."""
+    after = text[end : end + 2]
+    before = text[max(0, start - 2) : start]
+    return (len(after) == 2 and after[0] == "." and after[1].isdigit()) or (
+        len(before) == 2 and before[1] == "." and before[0].isdigit()
+    )
 
 
 def _isbn_check(chars: str) -> bool:

@@ -181,6 +181,14 @@ def test_possible_numbers_count_when_written_as_phone_numbers(scrubber: PiiScrub
         "deployed v10.2.0.1 to staging",
         "kernel version 5.15.0.91 is affected",
         "see section 3.2.1.4 for details",
+        "as Figure 3.2.1.4 shows",
+        "see table 1.2.3.4",
+        "sysObjectID 1.3.6.1.4.1.2620.1.1 answered",  # four groups of an OID are not an IP
+        "Termin am 07.12.2026 um 10:00",  # dates with dots or slashes are not phone numbers
+        "Datum: 31.01.26",
+        "due 12/31/2026",
+        "doi:10.1016/j.cell.2020.01.001",  # digits inside a longer token
+        "https://example.org/files/2020.01.0017654",
         "ISBN 0-306-40615-2",
         "cited as 0-19-852663-6",  # ISBN-10 hyphenation, check digit alone at the end
     ],
@@ -189,5 +197,22 @@ def test_versions_clauses_and_isbns_are_not_ips_or_phones(scrubber: PiiScrubber,
     assert scrubber.redact(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tel.+49 30 1234567",  # glued to an abbreviated phone word
+        "Tel.030 12345678",
+        "phone 06.12.34.56.78",  # dotted, but five groups: not a date
+        "call 0044 20 7946 0958",
+        "mobile 07.12.2026.55",
+    ],
+)
+def test_phones_beside_those_look_alikes_are_still_found(scrubber: PiiScrubber, text: str) -> None:
+    assert [s.kind for s in scrubber.detect(text)] == ["phone"]
+
+
 def test_an_ip_after_a_non_version_word_is_still_found(scrubber: PiiScrubber) -> None:
     assert [s.kind for s in scrubber.detect("login from 10.2.0.1 failed")] == ["ip"]
+    # a sentence's full stop or a port after the address is not a fifth group
+    assert scrubber.redact("host 10.0.0.1. Next") == "host <ip>. Next"
+    assert scrubber.redact("from 10.0.0.1:8080") == "from <ip>:8080"
