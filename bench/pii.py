@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         "held-out v1 (seen during revision: its errors informed the recognizers)", args.held_out, scrubber
     )
     v2_lines, v2, ours = score(
-        "held-out v2 (blind until its false positives informed the date, DOI and OID rules)", args.held_out_v2, scrubber
+        "held-out v2 (blind until its false positives informed the date, DOI and OID rules)",
+        args.held_out_v2,
+        scrubber,
     )
     print("\n".join(tune_lines + v1_lines + v2_lines))
     print(f"\nscrubber construction (imports presidio once per process): {load_s:.1f}s")
