@@ -136,6 +136,8 @@ def _duration(seconds: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     with open_router(args) as router:
+        if args.action == "adapter":  # reads the namespace and writes a file: no migration state involved
+            return _adapter(router, args)
         price = getattr(args, "price_per_mtok", None)
         cost = LayerCostModel(router.embeddings, price_per_million=price) if price is not None else None
         m = Migration(router, _store(router, args), args.namespace, cost=cost)
@@ -342,9 +344,9 @@ def _finish(m: Migration, args: argparse.Namespace) -> int:
     return 0
 
 
-def _adapter(m: Migration, args: argparse.Namespace) -> int:
+def _adapter(router: Router, args: argparse.Namespace) -> int:
     fit = fit_namespace_adapter(
-        m.router,
+        router,
         args.namespace,
         args.target,
         share=args.share,
@@ -370,7 +372,6 @@ def _adapter(m: Migration, args: argparse.Namespace) -> int:
 
 
 _ACTIONS = {
-    "adapter": _adapter,
     "plan": _plan,
     "start": _start,
     "status": _status,

@@ -203,6 +203,28 @@ def test_cli_fits_saves_and_the_adapter_arm_serves_from_the_old_index(
     assert found["hits"]
 
 
+def test_cli_fit_needs_no_migration_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import vectorrouter.cli.migrate as cli_migrate
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vectorrouter.toml").write_text(CONFIG)
+    (tmp_path / "docs.jsonl").write_text("\n".join(json.dumps({"id": r.id, "text": r.text}) for r in LONG))
+    assert main(["ingest", "docs.jsonl", "-n", "acme:docs", "--no-progress"]) == 0
+
+    def no_state(*_: object) -> None:
+        raise AssertionError("fitting an adapter must not open migration state")
+
+    monkeypatch.setattr(cli_migrate, "_store", no_state)
+    monkeypatch.setattr(cli_migrate, "Migration", no_state)
+    args = ["migrate", "adapter", "acme:docs", "--to", "hash-48", "--out", "a.npz", "--share", "0.25"]
+    capsys.readouterr()
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chosen"] in AUTO_CANDIDATES
+    assert load_adapter(tmp_path / "a.npz").source_dim == 48
+
+
 def test_the_modules_docstring_examples_run() -> None:
     import doctest
 
