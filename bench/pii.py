@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on three labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on four labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all three sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v2
+    python bench/pii.py --json out.json # the same figures (all four sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v3
 
 The sets, in the order printed:
 
@@ -10,7 +10,12 @@ The sets, in the order printed:
 - held-out v1 (heldout.jsonl, make_heldout.py): written after the first tuning, but its misses and false
   positives were then read and the recognizers revised, so it is marked "seen during revision".
 - held-out v2 (heldout_v2.jsonl, make_heldout_v2.py): written from scratch after that revision and committed
-  before the scrubber was ever run on it. Its figures are the ones that count and decide the targets.
+  before the scrubber was ever run on it; scored blind at precision 0.980 / recall 1.000. Its three remaining
+  false positives then prompted the date, glued-token and OID rules, so it is in-sample too now.
+- held-out v3 (heldout_v3.jsonl, make_heldout_v3.py): written after that, by someone who never read the
+  scrubber's rules or ran it, in new sentence shapes (bibliographic fields, file names, CSV/JSON/markdown rows,
+  invoices in seven languages, device logs) with 93 look-alikes; committed before the scrubber ran on it. Its
+  figures are the ones that count and decide the targets.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -31,6 +36,7 @@ from vectorrouter.compliance.pii_eval import PiiEvaluation, evaluate, load_label
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pii"
 HELD_OUT = FIXTURES / "heldout.jsonl"
 HELD_OUT_V2 = FIXTURES / "heldout_v2.jsonl"
+HELD_OUT_V3 = FIXTURES / "heldout_v3.jsonl"
 TUNING = FIXTURES / "labelled.jsonl"
 NAIVE = {
     "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
@@ -98,10 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    parser.add_argument("--held-out-v2", default=str(HELD_OUT_V2), help="the set whose figures count")
+    parser.add_argument("--held-out-v3", default=str(HELD_OUT_V3), help="the set whose figures count")
+    parser.add_argument("--held-out-v2", default=str(HELD_OUT_V2), help="held-out v2 (blind once, now seen)")
     parser.add_argument("--held-out", default=str(HELD_OUT), help="held-out v1 (seen during revision)")
     parser.add_argument("--tuning", default=str(TUNING))
-    parser.add_argument("--show-errors", action="store_true", help="list every false positive and miss (v2)")
+    parser.add_argument("--show-errors", action="store_true", help="list every false positive and miss (v3)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -111,23 +118,28 @@ def main(argv: list[str] | None = None) -> int:
     v1_lines, v1, _ = score(
         "held-out v1 (seen during revision: its errors informed the recognizers)", args.held_out, scrubber
     )
-    v2_lines, v2, ours = score(
+    v2_lines, v2, _ = score(
         "held-out v2 (blind until its false positives informed the date, DOI and OID rules)",
         args.held_out_v2,
         scrubber,
     )
-    print("\n".join(tune_lines + v1_lines + v2_lines))
+    v3_lines, v3, ours = score(
+        "HELD-OUT v3 (written without reading the scrubber, never run before it was committed; these count)",
+        args.held_out_v3,
+        scrubber,
+    )
+    print("\n".join(tune_lines + v1_lines + v2_lines + v3_lines))
     print(f"\nscrubber construction (imports presidio once per process): {load_s:.1f}s")
     target = ours.total(STRUCTURED)
     verdict = target.recall >= 0.98 and ours.total().precision >= 0.95
     print(
-        f"targets on held-out v2 (structured recall >= 0.98, precision >= 0.95): "
+        f"targets on held-out v3 (structured recall >= 0.98, precision >= 0.95): "
         f"recall {target.recall:.3f}, precision {ours.total().precision:.3f} -> {'met' if verdict else 'NOT met'}"
     )
     if args.show_errors:
         misses = [
             f"{kind}: {value!r} in {row['text']!r}"
-            for row in load_labelled(args.held_out_v2)
+            for row in load_labelled(args.held_out_v3)
             for kind, value in row["pii"]
             if not any(
                 s.kind == kind
@@ -140,21 +152,25 @@ def main(argv: list[str] | None = None) -> int:
             "\n".join(
                 [
                     "",
-                    "held-out v2 false positives:",
+                    "held-out v3 false positives:",
                     *ours.false_positives,
                     "",
-                    "held-out v2 misses:",
+                    "held-out v3 misses:",
                     *misses,
                 ]
             )
         )
     if args.json:
         payload = {
-            "held_out_v2": {**v2, "role": "counts: written and committed before the scrubber ran on it"},
+            "held_out_v3": {
+                **v3,
+                "role": "counts: written without the scrubber's rules, committed before it ran",
+            },
+            "held_out_v2": {**v2, "role": "blind once (0.980/1.000); its errors then informed three rules"},
             "held_out_v1": {**v1, "role": "seen during revision: its errors informed the recognizers"},
             "tuning": {**tuned, "role": "in-sample: the recognizers were tuned on it"},
             "load_seconds": load_s,
-            "targets": {"structured_recall": 0.98, "precision": 0.95, "set": "held_out_v2"},
+            "targets": {"structured_recall": 0.98, "precision": 0.95, "set": "held_out_v3"},
             "targets_met": verdict,
         }
         Path(args.json).write_text(json.dumps(payload, indent=2))
