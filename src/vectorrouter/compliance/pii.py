@@ -15,6 +15,10 @@ international prefix or right after a phone word. Look-alikes are rejected by th
 look like: a dotted quad after ``v`` or a version/section word is a version or clause number, not an address,
 and a number whose digits carry a valid ISBN check digit in ISBN hyphenation (or after "ISBN") is a book.
 
+National ids on by default: US SSN, UK NINO, Spanish DNI/NIF and NIE (also punctuated: ``12.345.678-Z``,
+``Y-1234567-L``, always with the mod-23 letter), Italian codice fiscale, and Polish PESEL and Dutch BSN, which
+count only right after their scheme's name (their check digits alone let one random number in ten through).
+
 Everything runs offline. Email validation uses tldextract's bundled public-suffix snapshot, never a fetch.
 Names are detected only when an NER model is configured (``ner=`` an installed spaCy pipeline package, a
 pipeline directory, or a loaded ``spacy.Language``): without one, names pass through and the docs say so.
@@ -26,7 +30,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -42,7 +46,7 @@ log = logging.getLogger("vectorrouter.compliance")
 PiiKind = Literal["email", "phone", "card", "iban", "national_id", "ip", "name"]
 STRUCTURED: tuple[PiiKind, ...] = ("email", "phone", "card", "iban", "national_id", "ip")
 #: presidio entity names of the national-id recognizers enabled by default.
-NATIONAL_IDS = ("US_SSN", "UK_NINO", "ES_NIF", "IT_FISCAL_CODE")
+NATIONAL_IDS = ("US_SSN", "UK_NINO", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "PL_PESEL", "NL_BSN")
 _KIND_OF = {
     "EMAIL_ADDRESS": "email",
     "PHONE_NUMBER": "phone",
@@ -51,13 +55,18 @@ _KIND_OF = {
     "IP_ADDRESS": "ip",
     "PERSON": "name",
     **dict.fromkeys(NATIONAL_IDS, "national_id"),
+    "ES_NIF_NIE": "national_id",
 }
 #: presidio's own context factor: a context word before a match adds this much confidence.
 _CONTEXT_BOOST = 0.35
 #: Words that, right before a number, say it is a reference and not a person's (unvalidated kinds only).
 _REFERENCE_CUE = re.compile(
     r"(?:order|ord|invoice|inv|ref|reference|ticket|case|isbn|issn|sku|part|serial|tracking|version|build|po|"
-    r"account\s+no|batch|lot|model|item|receipt|booking|confirmation|parcel|shipment|consignment|waybill|awb)\s*(?:no\.?|number|num|id|#)?\s*[:#-]?\s*$",
+    r"account\s+no|batch|lot|model|item|receipt|booking|confirmation|parcel|shipment|consignment|waybill|awb|"
+    # the same words in the other languages of the default phone regions (de, fr, es, it, nl, pl, pt)
+    r"nr|artikel|bestellung|bestell|rechnung|auftrag|kunden|mandat|référence|réf|commande|facture|article|"
+    r"número|numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
+    r"zamówienie|faktura|encomenda|fatura)\.?\s*(?:no\.?|nr\.?|n[°º]|number|num|id|#)?\s*[:#-]?\s*$",
     re.IGNORECASE,
 )
 #: Before a number, these name an identity document: the digits are then not a phone number.
@@ -66,9 +75,9 @@ _ID_CUE = re.compile(
 )
 #: Within a few words before a dotted quad, these say it numbers a release or a clause, not a host.
 _VERSION_CUE = re.compile(
-    r"\b(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
+    r"(?<![\w-])(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
     r"section|sect?|chapter|clause|paragraph|para|article|art|figure|fig|table|tab|appendix|annex|equation|eq|"
-    r"step|footnote)\b\W*(?:\S+\s+){0,3}$|§\s*$",
+    r"step|footnote)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$",  # a whole word: not the 'fw' of 'fw-branch-07'
     re.IGNORECASE,
 )
 #: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
@@ -77,6 +86,7 @@ _PHONE_CUE = re.compile(
     r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
     re.IGNORECASE,
 )
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
 #: A calendar date written with dots or slashes (07.12.2026, 3/4/85): day and month are checked in ``_date_like``.
 _DOTTED_DATE = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{4}|\d{2})")
 _PHONE_WORD = re.compile(_PHONE_CUE.pattern.split(r"\b\W")[0] + r"\b", re.IGNORECASE)
@@ -107,7 +117,30 @@ def _offline_email_recognizer() -> Any:
         def validate_result(self, pattern_text: str) -> bool:
             return bool(extract(pattern_text).fqdn)
 
+        def analyze(self, text: str, entities: Any, nlp_artifacts: Any = None, *args: Any) -> Any:
+            found = super().analyze(text, entities, nlp_artifacts, *args)
+            if "@" not in text:
+                return found
+            from presidio_analyzer import RecognizerResult
+
+            # an address that names a file ('... jane@example.com.au.eml'): the extension is no top-level
+            # domain, so the whole token fails validation; the address before it is still an address
+            for m in _EMAIL_FILE.finditer(text):
+                start, end = m.span(1)
+                taken = any(r.start < end and start < r.end for r in found)
+                if not taken and extract(m.group(1)).fqdn:
+                    found.append(RecognizerResult("EMAIL_ADDRESS", start, end, 1.0))
+            return found
+
     return OfflineEmailRecognizer()
+
+
+#: An e-mail address followed by a file extension, as in saved messages and attachments' names.
+_EMAIL_FILE = re.compile(
+    r"(?<![\w.+-])([\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,})\.(?:eml|msg|pdf|txt|docx?|xlsx?|csv|json|html?|png|jpe?g|"
+    r"zip|vcf|ics|pptx?|odt)(?![\w.])",
+    re.IGNORECASE,
+)
 
 
 def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Sequence[str]) -> list[Any]:
@@ -134,11 +167,14 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
     if "ip" in kinds:
         out.append(pr.IpRecognizer())
     if "national_id" in kinds:
-        by_entity = {
+        by_entity: dict[str, Callable[[], Any]] = {
             "US_SSN": pr.UsSsnRecognizer,
             "UK_NINO": pr.UkNinoRecognizer,
             "ES_NIF": pr.EsNifRecognizer,
+            "ES_NIE": pr.EsNieRecognizer,
             "IT_FISCAL_CODE": pr.ItFiscalCodeRecognizer,
+            "PL_PESEL": PeselRecognizer,
+            "NL_BSN": BsnRecognizer,
         }
         for entity in national_ids:
             if entity not in by_entity:
@@ -148,6 +184,8 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
                     fix=f"use some of {', '.join(by_entity)}",
                 )
             out.append(by_entity[entity]())
+        if {"ES_NIF", "ES_NIE"} & set(national_ids):
+            out.append(PunctuatedSpanishIdRecognizer())
     return out
 
 
@@ -259,6 +297,8 @@ class PiiScrubber:
             _version_like(text, start, before) or _in_longer_dotted(text, start, end)
         ):
             return 0.0
+        if entity == "CREDIT_CARD" and before.endswith("+"):
+            return 0.0  # '+49 151 …': a country code starts a phone number, never a card number
         if score >= 1.0:
             return score  # checksum-validated: no cue can make it less certain
         if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before):
@@ -325,12 +365,18 @@ def _plausible_phone(match: str, before: str) -> bool:
         return False  # 123-456-7890, 000-000-0000: placeholders
     if _isbn_like(match, before):
         return False
+    if _CODE_PREFIX.search(before) and not _ABBREVIATED_PHONE.search(before[:-1] + "."):
+        return False  # RE-2024-079544, M-2020-002373: the tail of a reference code
     if before and before[-1] in _GLUED and not _ABBREVIATED_PHONE.search(before):
         return (
             False  # digits inside a longer token: a DOI, a path, a file name (but 'Tel.+49 ...' is a phone)
         )
     if not international and _date_like(match):
         return False
+    if _IPV4.fullmatch(match.strip()):
+        return (
+            False  # a dotted quad of 0-255 without leading zeros is an address (02.123.45.67 stays a phone)
+        )
     return not _ID_CUE.search(before)
 
 
@@ -338,6 +384,7 @@ def _plausible_phone(match: str, before: str) -> bool:
 _GLUED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./\\")
 
 
+_CODE_PREFIX = re.compile(r"(?<![\w-])[a-z]{1,5}-$")
 _ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
 
 
@@ -491,3 +538,80 @@ class PossiblePhoneRecognizer:
                     continue
                 seen[(m.start, m.end)] = RecognizerResult("PHONE_NUMBER", m.start, m.end, 0.5)
         return list(seen.values())
+
+
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+#: A DNI/NIF written with thousands dots (12.345.678-Z) or an NIE with a dash or space after its letter
+#: (Y-1234567-L): presidio's patterns only take the unpunctuated forms.
+_SPANISH_ID = re.compile(r"(?<![\w.])(?:(\d{1,2}\.\d{3}\.\d{3})|([XYZ])[ -](\d{7}))[ -]?([A-Z])(?![\w])")
+
+
+class PunctuatedSpanishIdRecognizer:
+    """Spanish DNI/NIF and NIE in their punctuated forms, accepted only with the right mod-23 letter."""
+
+    supported_entities: ClassVar[list[str]] = ["ES_NIF_NIE"]
+    context: ClassVar[list[str]] = ["dni", "nif", "nie"]
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        from presidio_analyzer import RecognizerResult
+
+        out = []
+        for m in _SPANISH_ID.finditer(text):
+            dni, prefix, nie = m.group(1), m.group(2), m.group(3)
+            number = int(dni.replace(".", "")) if dni else "XYZ".index(prefix) * 10_000_000 + int(nie)
+            if _DNI_LETTERS[number % 23] == m.group(4):
+                out.append(RecognizerResult("ES_NIF_NIE", m.start(), m.end(), 1.0))
+        return out
+
+
+class _CuedNumberRecognizer:
+    """A fixed-length number with a check digit that counts only right after its scheme's name.
+
+    Nine or eleven random digits pass such a check one time in ten or eleven, so without the name in front
+    (``PESEL``, ``BSN``) an order or invoice number would too often read as an identity number."""
+
+    supported_entities: ClassVar[list[str]]
+    context: ClassVar[list[str]] = []
+    cue: ClassVar[re.Pattern[str]]
+    digits: ClassVar[int]
+
+    def valid(self, number: str) -> bool:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        from presidio_analyzer import RecognizerResult
+
+        out = []
+        for m in re.finditer(rf"(?<![\d.,-])\d{{{self.digits}}}(?![\d.,-]?\d)", text):
+            if self.cue.search(text[max(0, m.start() - 40) : m.start()]) and self.valid(m.group()):
+                out.append(RecognizerResult(self.supported_entities[0], m.start(), m.end(), 1.0))
+        return out
+
+
+class PeselRecognizer(_CuedNumberRecognizer):
+    """Polish PESEL: 11 digits, a birth date (month + 20/40/60/80 by century), check digit by weights 1379."""
+
+    supported_entities: ClassVar[list[str]] = ["PL_PESEL"]
+    cue = re.compile(r"\bpesel\b\W{0,3}(?:\w+\W{1,3}){0,2}$", re.IGNORECASE)
+    digits = 11
+
+    def valid(self, number: str) -> bool:
+        month, day = int(number[2:4]) % 20, int(number[4:6])
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return False
+        total = sum(int(d) * w for d, w in zip(number[:10], (1, 3, 7, 9) * 3, strict=False))
+        return (10 - total % 10) % 10 == int(number[10])
+
+
+class BsnRecognizer(_CuedNumberRecognizer):
+    """Dutch burgerservicenummer: 9 digits passing the "elfproef" (weights 9..2 and -1, sum divisible by 11)."""
+
+    supported_entities: ClassVar[list[str]] = ["NL_BSN"]
+    cue = re.compile(
+        r"\b(?:bsn|burgerservicenummer|sofi-?nummer)\b\W{0,3}(?:\w+\W{1,3}){0,2}$", re.IGNORECASE
+    )
+    digits = 9
+
+    def valid(self, number: str) -> bool:
+        total = sum(int(d) * w for d, w in zip(number[:8], range(9, 1, -1), strict=True)) - int(number[8])
+        return total % 11 == 0 and number != "000000000"

@@ -216,3 +216,59 @@ def test_an_ip_after_a_non_version_word_is_still_found(scrubber: PiiScrubber) ->
     # a sentence's full stop or a port after the address is not a fifth group
     assert scrubber.redact("host 10.0.0.1. Next") == "host <ip>. Next"
     assert scrubber.redact("from 10.0.0.1:8080") == "from <ip>:8080"
+
+
+# -- national ids beyond presidio's defaults, punctuated forms, and look-alikes from invoices and logs -----
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PESEL: 02070803628",  # the check digit by weights 1-3-7-9
+        "BSN 123456782",  # the Dutch elfproef
+        "NIE X1234567L",  # presidio's NIE recognizer, on by default now
+        "NIE X-1234567-L",  # and the punctuated forms presidio's patterns do not take
+        "DNI 12.345.678-Z",
+    ],
+)
+def test_more_national_ids_are_found_with_their_check_digits(scrubber: PiiScrubber, text: str) -> None:
+    assert [s.kind for s in scrubber.detect(text)] == ["national_id"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nr 02070803628",  # a valid PESEL, but nothing names the scheme: one random number in ten passes
+        "klantnummer 123456782",  # a valid BSN without its name
+        "BSN 123456781",  # named, but the elfproef fails
+        "DNI 12.345.678-A",  # the wrong mod-23 letter
+    ],
+)
+def test_check_digit_ids_need_their_name_and_a_valid_check(scrubber: PiiScrubber, text: str) -> None:
+    assert [s for s in scrubber.detect(text) if s.kind == "national_id"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rechnung Nr. 0301234567",  # reference cues in the default regions' languages
+        "Artikel-Nr. 043.2696.1916.05",
+        "commande 0612345678",
+        "Número de pedido 360.432.632",
+        "INV-2024-0301234567",  # the tail of a reference code
+    ],
+)
+def test_reference_numbers_in_other_languages_are_not_phones(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.redact(text) == text
+
+
+def test_a_phone_is_never_a_card_or_an_ip_is_never_a_phone(scrubber: PiiScrubber) -> None:
+    # 4915147666510 passes Luhn in a Visa length, but '+' makes it a phone number
+    assert [s.kind for s in scrubber.detect("Tel. +49 151 47666510")] == ["phone"]
+    assert [s.kind for s in scrubber.detect("ping 192.168.10.20")] == ["ip"]
+    assert [s.kind for s in scrubber.detect("call 02.123.45.67")] == ["phone"]  # a leading zero: not an IP
+    # a host named fw-... is not the firmware cue that makes a dotted quad a version number
+    assert [s.kind for s in scrubber.detect("host fw-edge-01 saw 203.0.113.9")] == ["ip"]
+
+
+def test_an_address_in_a_file_name_is_found_without_its_extension(scrubber: PiiScrubber) -> None:
+    assert scrubber.redact("saved as anna.berg@example.se.pdf") == "saved as <email>.pdf"
+    assert scrubber.redact("x@y.notatld.pdf") == "x@y.notatld.pdf"
