@@ -1,6 +1,6 @@
 """The labelled PII sets stay usable: every label occurs in its text, and the held-out sets are big enough,
-disjoint from each other and from the tuning set; held-out v2 and v3 are exactly what their generators write,
-and their checksummed labels carry valid check digits (independently of the scrubber's own checks)."""
+disjoint from each other and from the tuning set; held-out v2, v3 and v4 are exactly what their generators
+write, and their checksummed labels carry valid check digits (independently of the scrubber's own checks)."""
 
 import json
 import re
@@ -19,7 +19,9 @@ def rows(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (FIXTURES / name).read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("name", ["labelled.jsonl", "heldout.jsonl", "heldout_v2.jsonl", "heldout_v3.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["labelled.jsonl", "heldout.jsonl", "heldout_v2.jsonl", "heldout_v3.jsonl", "heldout_v4.jsonl"]
+)
 def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -> None:
     labelled = rows(name)
     assert labelled
@@ -30,20 +32,37 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
 
 
 @pytest.mark.parametrize(
-    ("name", "look_alikes"), [("heldout.jsonl", 50), ("heldout_v2.jsonl", 60), ("heldout_v3.jsonl", 75)]
+    ("name", "strings", "look_alikes"),
+    [
+        ("heldout.jsonl", 200, 50),
+        ("heldout_v2.jsonl", 200, 60),
+        ("heldout_v3.jsonl", 200, 75),
+        ("heldout_v4.jsonl", 260, 90),
+    ],
 )
-def test_a_held_out_set_has_200_strings_with_look_alikes_of_its_own(name: str, look_alikes: int) -> None:
+def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
+    name: str, strings: int, look_alikes: int
+) -> None:
     held = rows(name)
-    assert len(held) >= 200
+    assert len(held) >= strings
     assert sum(1 for r in held if not r["pii"]) >= look_alikes
     assert {k for r in held for k, _ in r["pii"]} == KINDS
     tuned = {r["text"] for r in rows("labelled.jsonl")}
     assert not tuned & {r["text"] for r in held}, "a held-out set must not reuse tuning strings"
 
 
-def test_held_out_v3_has_at_least_20_values_of_every_kind() -> None:
-    values = [k for r in rows("heldout_v3.jsonl") for k, _ in r["pii"]]
-    assert all(values.count(kind) >= 20 for kind in KINDS), {kind: values.count(kind) for kind in KINDS}
+@pytest.mark.parametrize(("name", "per_kind"), [("heldout_v3.jsonl", 20), ("heldout_v4.jsonl", 25)])
+def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
+    values = [k for r in rows(name) for k, _ in r["pii"]]
+    assert all(values.count(kind) >= per_kind for kind in KINDS), {kind: values.count(kind) for kind in KINDS}
+
+
+@pytest.mark.parametrize("name", ["heldout_v4.jsonl"])
+def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
+    with_pii = [r for r in rows(name) if r["pii"]]
+    several = sum(1 for r in with_pii if len(r["pii"]) > 1)
+    assert 0.15 <= several / len(with_pii) <= 0.3, several / len(with_pii)
+    assert all((r["group"] == "lookalike") == (not r["pii"]) for r in rows(name))
 
 
 @pytest.mark.parametrize(
@@ -51,6 +70,7 @@ def test_held_out_v3_has_at_least_20_values_of_every_kind() -> None:
     [
         ("heldout_v2.jsonl", ["heldout.jsonl", "labelled.jsonl"]),
         ("heldout_v3.jsonl", ["heldout_v2.jsonl", "heldout.jsonl", "labelled.jsonl"]),
+        ("heldout_v4.jsonl", ["heldout_v3.jsonl", "heldout_v2.jsonl", "heldout.jsonl", "labelled.jsonl"]),
     ],
 )
 def test_a_held_out_set_shares_no_string_and_no_labelled_value_with_earlier_sets(
@@ -65,7 +85,11 @@ def test_a_held_out_set_shares_no_string_and_no_labelled_value_with_earlier_sets
 
 @pytest.mark.parametrize(
     ("name", "script"),
-    [("heldout_v2.jsonl", "make_heldout_v2.py"), ("heldout_v3.jsonl", "make_heldout_v3.py")],
+    [
+        ("heldout_v2.jsonl", "make_heldout_v2.py"),
+        ("heldout_v3.jsonl", "make_heldout_v3.py"),
+        ("heldout_v4.jsonl", "make_heldout_v4.py"),
+    ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
     done = subprocess.run(
@@ -138,7 +162,7 @@ def codice_fiscale_ok(code: str) -> bool:
 NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 
-@pytest.mark.parametrize("name", ["heldout_v2.jsonl", "heldout_v3.jsonl"])
+@pytest.mark.parametrize("name", ["heldout_v2.jsonl", "heldout_v3.jsonl", "heldout_v4.jsonl"])
 def test_a_held_out_sets_labels_carry_valid_check_digits(name: str) -> None:
     for row in rows(name):
         for kind, value in row["pii"]:
@@ -161,3 +185,47 @@ def test_a_held_out_sets_labels_carry_valid_check_digits(name: str) -> None:
                     ), value
                 elif re.fullmatch(r"[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z]", value):  # codice fiscale
                     assert codice_fiscale_ok(value), value
+
+
+NINO_FIRST = "ABCEGHJKLMNOPRSTWXYZ"  # never D, F, I, Q, U, V
+NINO_SECOND = "ABCEGHJKLMNPRSTWXYZ"  # nor O in second place
+NINO_UNUSED = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
+
+
+def national_id_scheme(value: str) -> str | None:
+    """The scheme a national id follows, checked in full (check digits, never-issued ranges), else None."""
+    compact = re.sub(r"[ .-]", "", value).upper()
+    if re.fullmatch(r"\d{9}", compact):  # US SSN: never area 000, 666 or 9xx, group 00 or serial 0000
+        area, group, serial = compact[:3], compact[3:5], compact[5:]
+        issued = area not in {"000", "666"} and area[0] != "9" and group != "00" and serial != "0000"
+        return "ssn" if issued and re.fullmatch(r"\d{3}([- ]?)\d{2}\1\d{4}", value) else None
+    if re.fullmatch(r"[A-Z]{2}\d{6}[A-D]", compact):  # UK NINO
+        prefix = compact[:2]
+        return (
+            "nino"
+            if prefix[0] in NINO_FIRST and prefix[1] in NINO_SECOND and prefix not in NINO_UNUSED
+            else None
+        )
+    if re.fullmatch(r"\d{8}[A-Z]", compact):  # Spanish DNI/NIF
+        return "nif" if NIF_LETTERS[int(compact[:8]) % 23] == compact[-1] else None
+    if re.fullmatch(r"[XYZ]\d{7}[A-Z]", compact):  # Spanish NIE
+        return (
+            "nie"
+            if NIF_LETTERS[int(str("XYZ".index(compact[0])) + compact[1:8]) % 23] == compact[-1]
+            else None
+        )
+    if re.fullmatch(r"[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z]", compact):  # Italian codice fiscale
+        return "codice_fiscale" if codice_fiscale_ok(compact) else None
+    return None
+
+
+@pytest.mark.parametrize("name", ["heldout_v4.jsonl"])
+def test_a_held_out_sets_national_ids_follow_one_of_the_five_schemes(name: str) -> None:
+    schemes = [
+        (value, national_id_scheme(value))
+        for r in rows(name)
+        for kind, value in r["pii"]
+        if kind == "national_id"
+    ]
+    assert all(scheme for _, scheme in schemes), [value for value, scheme in schemes if not scheme]
+    assert {scheme for _, scheme in schemes} == {"ssn", "nino", "nif", "nie", "codice_fiscale"}
