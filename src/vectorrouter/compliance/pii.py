@@ -56,6 +56,7 @@ _KIND_OF = {
     "PERSON": "name",
     **dict.fromkeys(NATIONAL_IDS, "national_id"),
     "ES_NIF_NIE": "national_id",
+    "US_SSN_DIGITS": "national_id",
 }
 #: presidio's own context factor: a context word before a match adds this much confidence.
 _CONTEXT_BOOST = 0.35
@@ -66,23 +67,40 @@ _REFERENCE_CUE = re.compile(
     # the same words in the other languages of the default phone regions (de, fr, es, it, nl, pl, pt)
     r"nr|artikel|bestellung|bestell|rechnung|auftrag|kunden|mandat|référence|réf|commande|facture|article|"
     r"número|numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
-    r"zamówienie|faktura|encomenda|fatura)\.?\s*(?:no\.?|nr\.?|n[°º]|number|num|id|#)?\s*[:#-]?\s*$",
+    r"zamówienie|faktura|encomenda|fatura|"
+    # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
+    r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
+    r"vertrag|\w*nummer|\w*konto|cuenta|conto|rekening|customer|client|cliente|klant|p\.?\s?iva|vat|"
+    # machine times
+    r"unix|epoch|timestamp|ts)\.?\s*(?:no\.?|nr\.?|n[°º.]|number|num|id|#)?\s*[:#-]?\s*$",
     re.IGNORECASE,
 )
 #: Before a number, these name an identity document: the digits are then not a phone number.
 _ID_CUE = re.compile(
-    r"(?:ssn|social\s+security|nino|national\s+insurance|nif|dni|tax\s+id)\W*$", re.IGNORECASE
+    r"(?:ssn|social\s+security(?:\s+(?:number|no))?|nino|national\s+insurance(?:\s+(?:number|no))?|nif|dni|"
+    r"tax\s+id|taxpayer\s+identification\s+number(?:\s+\(tin\))?)\W*$",
+    re.IGNORECASE,
 )
 #: Within a few words before a dotted quad, these say it numbers a release or a clause, not a host.
 _VERSION_CUE = re.compile(
     r"(?<![\w-])(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
     r"section|sect?|chapter|clause|paragraph|para|article|art|figure|fig|table|tab|appendix|annex|equation|eq|"
-    r"step|footnote)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$",  # a whole word: not the 'fw' of 'fw-branch-07'
+    r"step|footnote|"
+    # the same in the other languages of the default regions, and the schema words before an OID
+    r"abschnitt|kapitel|absatz|ziffer|anhang|chapitre|paragraphe|annexe|sección|seccion|capítulo|capitulo|"
+    r"apartado|anexo|sezione|capitolo|allegato|hoofdstuk|paragraaf|bijlage|rozdział|artykuł|"
+    r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$",  # a whole word: not the 'fw' of 'fw-branch-07'
     re.IGNORECASE,
 )
 #: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
 _PHONE_CUE = re.compile(
-    r"\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|sms|text|whatsapp|ring|dial|hotline)"
+    r"\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|sms|text|whatsapp|ring|dial|hotline|"
+    r"telefon\w*|téléphone|telephone|teléfono|telefono|telefoon|tlf|tfn|móvil|movil|cellulare|handy|portable|"
+    r"mobil\w*|gsm|\w*rufnummer|handynummer|faxnummer|celular|contact|"
+    # 'call us' and 'customer service' in the other languages of the default regions
+    r"llame|llamar|llámenos|appelez|appeler|anrufen|rufen|chiamare|chiami|chiamate|bellen|bel|ligue|ligar|"
+    r"zadzwoń|dzwoń|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
+    r"klantenservice)"
     r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
     re.IGNORECASE,
 )
@@ -115,7 +133,11 @@ def _offline_email_recognizer() -> Any:
 
     class OfflineEmailRecognizer(EmailRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
-            return bool(extract(pattern_text).fqdn)
+            # a known public suffix, or any alphabetic top-level label: the bundled suffix list lags new
+            # top-level domains, and an address under one is no less an address
+            if _FILE_SUFFIX.search(pattern_text):
+                return bool(extract(pattern_text).fqdn)  # '….se.pdf' is a file name: see analyze
+            return bool(extract(pattern_text).fqdn) or bool(_DOMAIN.search(pattern_text))
 
         def analyze(self, text: str, entities: Any, nlp_artifacts: Any = None, *args: Any) -> Any:
             found = super().analyze(text, entities, nlp_artifacts, *args)
@@ -128,18 +150,22 @@ def _offline_email_recognizer() -> Any:
             for m in _EMAIL_FILE.finditer(text):
                 start, end = m.span(1)
                 taken = any(r.start < end and start < r.end for r in found)
-                if not taken and extract(m.group(1)).fqdn:
+                if not taken and self.validate_result(m.group(1)):
                     found.append(RecognizerResult("EMAIL_ADDRESS", start, end, 1.0))
             return found
 
     return OfflineEmailRecognizer()
 
 
+#: A host name with a letter in the label before an alphabetic top-level label ('1.3.0.tgz' is no domain).
+_DOMAIN = re.compile(
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]*[a-z][a-z0-9-]*\.[a-z]{2,63}$", re.IGNORECASE
+)
+_EXTENSIONS = r"(?:eml|msg|pdf|txt|docx?|xlsx?|csv|json|html?|png|jpe?g|zip|t?gz|tar|vcf|ics|pptx?|odt)"
+_FILE_SUFFIX = re.compile(rf"\.{_EXTENSIONS}$", re.IGNORECASE)
 #: An e-mail address followed by a file extension, as in saved messages and attachments' names.
 _EMAIL_FILE = re.compile(
-    r"(?<![\w.+-])([\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,})\.(?:eml|msg|pdf|txt|docx?|xlsx?|csv|json|html?|png|jpe?g|"
-    r"zip|vcf|ics|pptx?|odt)(?![\w.])",
-    re.IGNORECASE,
+    rf"(?<![\w.+-])([\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{{2,}})\.{_EXTENSIONS}(?![\w.])", re.IGNORECASE
 )
 
 
@@ -164,6 +190,7 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
         out.append(IinCardRecognizer())
     if "iban" in kinds:
         out.append(pr.IbanRecognizer())
+        out.append(SpacedIbanRecognizer())
     if "ip" in kinds:
         out.append(pr.IpRecognizer())
     if "national_id" in kinds:
@@ -172,7 +199,7 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
             "UK_NINO": pr.UkNinoRecognizer,
             "ES_NIF": pr.EsNifRecognizer,
             "ES_NIE": pr.EsNieRecognizer,
-            "IT_FISCAL_CODE": pr.ItFiscalCodeRecognizer,
+            "IT_FISCAL_CODE": FiscalCodeRecognizer,
             "PL_PESEL": PeselRecognizer,
             "NL_BSN": BsnRecognizer,
         }
@@ -186,6 +213,8 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
             out.append(by_entity[entity]())
         if {"ES_NIF", "ES_NIE"} & set(national_ids):
             out.append(PunctuatedSpanishIdRecognizer())
+        if "US_SSN" in national_ids:
+            out.append(SsnRecognizer())
     return out
 
 
@@ -297,13 +326,15 @@ class PiiScrubber:
             _version_like(text, start, before) or _in_longer_dotted(text, start, end)
         ):
             return 0.0
+        if entity == "US_SSN" and re.sub(r"\D", "", text[start:end])[:1] == "9":
+            return 0.0  # areas 900-999 were never issued (ITINs live there, in other group ranges)
         if entity == "CREDIT_CARD" and before.endswith("+"):
             return 0.0  # '+49 151 …': a country code starts a phone number, never a card number
         if score >= 1.0:
             return score  # checksum-validated: no cue can make it less certain
-        if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before):
+        if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before, text[end : end + 2]):
             return 0.0
-        if _REFERENCE_CUE.search(before):
+        if _REFERENCE_CUE.search(before) and not text[start:end].startswith("+"):
             return round(score - _CONTEXT_BOOST, 6)
         words = set(re.findall(r"[a-z]+", before))
         if any((c in before) if " " in c else (c.strip() in words) for c in context):
@@ -355,10 +386,12 @@ class PiiScrubber:
         return out
 
 
-def _plausible_phone(match: str, before: str) -> bool:
-    """libphonenumber accepts short and placeholder numbers in some region; these rules reject them."""
+def _plausible_phone(match: str, before: str, after: str = "") -> bool:
+    """libphonenumber accepts short and placeholder numbers in some region, and any digit run that happens to fit
+    a numbering plan; these rules, each from what the digits are written as, reject what is not a phone."""
     digits = re.sub(r"\D", "", match)
     international = match.lstrip("(").startswith(("+", "00"))
+    stripped = match.strip()
     if len(digits) < 8 and not international:
         return False  # e.g. '37.7749' is a valid short German number and a coordinate
     if len(set(digits)) == 1 or digits in "01234567890" or digits in "98765432109":
@@ -368,16 +401,28 @@ def _plausible_phone(match: str, before: str) -> bool:
     if _CODE_PREFIX.search(before) and not _ABBREVIATED_PHONE.search(before[:-1] + "."):
         return False  # RE-2024-079544, M-2020-002373: the tail of a reference code
     if before and before[-1] in _GLUED and not _ABBREVIATED_PHONE.search(before):
-        return (
-            False  # digits inside a longer token: a DOI, a path, a file name (but 'Tel.+49 ...' is a phone)
-        )
+        return False  # inside a longer token: a DOI, a path, a file name (but 'Tel.+49 ...' is a phone)
+    if _TIME_BEFORE.search(before) or _DECIMAL_AFTER.match(after):
+        return False  # '08:36:03 2024 -0500' (a clock's seconds onwards), '1726278046.037876' (a decimal)
+    if _IBAN_HEAD.search(before):
+        return False  # the tail of an account number after its 'NL28 ABNA' head
     if not international and _date_like(match):
         return False
-    if _IPV4.fullmatch(match.strip()):
+    if _IPV4.fullmatch(stripped):
         return (
             False  # a dotted quad of 0-255 without leading zeros is an address (02.123.45.67 stays a phone)
         )
+    if _SSN_SHAPE.fullmatch(stripped):
+        return False  # 3-2-4 digits is how an SSN is written, never a phone number
+    if not international and stripped.isdigit() and not _PHONE_CUE.search(before[-32:]):
+        return False  # a bare run of digits with no phone word before it: an id, a count, a timestamp
     return not _ID_CUE.search(before)
+
+
+_TIME_BEFORE = re.compile(r"\d:$")
+_DECIMAL_AFTER = re.compile(r"\.\d")  # not ',': in CSV rows a comma and the next field follow a phone
+_IBAN_HEAD = re.compile(r"\b[a-z]{2}\d{2}(?: [a-z0-9]{4})+ $")
+_SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 
 
 #: A number right after one of these is part of a longer token (doi:10.1016/j.cell.2020.01.001), not a phone.
@@ -469,7 +514,7 @@ _IIN_RANGES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("56", "69", tuple(range(12, 20))),
 )
 #: 12 to 19 digits in any grouping by single spaces or dashes, not part of a longer run of digit groups.
-_PAN = re.compile(r"(?<![\d.,])(?<!\d[ -])\d(?:[ -]?\d){11,18}(?![ -]?\d)(?![.,]\d)")
+_PAN = re.compile(r"(?<!\d)(?<!\d[.,])(?<!\d[ -])\d(?:[ -]?\d){11,18}(?![ -]?\d)(?![.,]\d{1,2}(?!\d))")
 
 
 def _luhn(digits: str) -> bool:
@@ -543,7 +588,9 @@ class PossiblePhoneRecognizer:
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 #: A DNI/NIF written with thousands dots (12.345.678-Z) or an NIE with a dash or space after its letter
 #: (Y-1234567-L): presidio's patterns only take the unpunctuated forms.
-_SPANISH_ID = re.compile(r"(?<![\w.])(?:(\d{1,2}\.\d{3}\.\d{3})|([XYZ])[ -](\d{7}))[ -]?([A-Z])(?![\w])")
+_SPANISH_ID = re.compile(
+    r"(?<![\w.])(?:(\d{1,2}\.\d{3}\.\d{3}|\d{8}(?=[ -]))|([XYZ])[ -](\d{7}))[ -]?([A-Z])(?![\w])"
+)
 
 
 class PunctuatedSpanishIdRecognizer:
@@ -615,3 +662,88 @@ class BsnRecognizer(_CuedNumberRecognizer):
     def valid(self, number: str) -> bool:
         total = sum(int(d) * w for d, w in zip(number[:8], range(9, 1, -1), strict=True)) - int(number[8])
         return total % 11 == 0 and number != "000000000"
+
+
+class SsnRecognizer(_CuedNumberRecognizer):
+    """A US SSN written as nine bare digits, right after its name; presidio's patterns want the dashes."""
+
+    supported_entities: ClassVar[list[str]] = ["US_SSN_DIGITS"]
+    cue = re.compile(
+        r"\b(?:ssn|social\s+security(?:\s+(?:number|no))?|taxpayer\s+identification\s+number|tin)\b"
+        r"\W{0,4}(?:\w+\W{1,3}){0,2}$",
+        re.IGNORECASE,
+    )
+    digits = 9
+
+    def valid(self, number: str) -> bool:
+        area, group, serial = number[:3], number[3:5], number[5:]
+        return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+_CF_ODD = dict(
+    zip(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        (1, 0, 5, 7, 9, 13, 15, 17, 19, 21) * 2 + (2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23),
+        strict=True,
+    )
+)
+#: A codice fiscale, its groups optionally spaced (BNC CHR 66S58 L736B); digit places may hold omocodia letters.
+_FISCAL_CODE = re.compile(
+    r"(?<![A-Z0-9])([A-Z]{3}) ?([A-Z]{3}) ?([0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}) ?"
+    r"([A-Z][0-9LMNPQRSTUV]{3}[A-Z])(?![A-Z0-9])",
+    re.IGNORECASE,
+)
+
+
+def _fiscal_code_ok(code: str) -> bool:
+    code = code.upper()
+    total = sum(
+        _CF_ODD[c] if i % 2 == 0 else (int(c) if c.isdigit() else ord(c) - 65)
+        for i, c in enumerate(code[:15])
+    )
+    return chr(65 + total % 26) == code[15]
+
+
+class FiscalCodeRecognizer:
+    """Italian codice fiscale, compact or spaced, only with the right check character.
+
+    presidio's recognizer treats a wrong check character as "unknown" rather than invalid, so a context word
+    let a broken code through; this one decides by the check character alone."""
+
+    supported_entities: ClassVar[list[str]] = ["IT_FISCAL_CODE"]
+    context: ClassVar[list[str]] = []
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        from presidio_analyzer import RecognizerResult
+
+        return [
+            RecognizerResult("IT_FISCAL_CODE", m.start(), m.end(), 1.0)
+            for m in _FISCAL_CODE.finditer(text)
+            if _fiscal_code_ok("".join(m.groups()))
+        ]
+
+
+#: An IBAN whose groups are set apart by runs of spaces (OCR, justified print): presidio takes single spaces.
+_SPACED_IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?: {1,3}[A-Z0-9]{1,4}){2,8}(?![A-Z0-9])")
+
+
+class SpacedIbanRecognizer:
+    """IBANs with irregular spacing, accepted only with a valid ISO 7064 mod-97 check."""
+
+    supported_entities: ClassVar[list[str]] = ["IBAN_CODE"]
+    context: ClassVar[list[str]] = []
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        from presidio_analyzer import RecognizerResult
+
+        out = []
+        for m in _SPACED_IBAN.finditer(text):
+            compact = m.group().replace(" ", "")
+            if 15 <= len(compact) <= 34 and _mod97(compact):
+                out.append(RecognizerResult("IBAN_CODE", m.start(), m.end(), 1.0))
+        return out
+
+
+def _mod97(iban: str) -> bool:
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1

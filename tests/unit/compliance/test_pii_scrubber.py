@@ -271,4 +271,51 @@ def test_a_phone_is_never_a_card_or_an_ip_is_never_a_phone(scrubber: PiiScrubber
 
 def test_an_address_in_a_file_name_is_found_without_its_extension(scrubber: PiiScrubber) -> None:
     assert scrubber.redact("saved as anna.berg@example.se.pdf") == "saved as <email>.pdf"
-    assert scrubber.redact("x@y.notatld.pdf") == "x@y.notatld.pdf"
+    assert scrubber.redact("left-pad@1.3.0.tgz") == "left-pad@1.3.0.tgz"  # a package, not a mailbox
+
+
+def test_an_address_under_a_top_level_domain_missing_from_the_bundled_list_counts(
+    scrubber: PiiScrubber,
+) -> None:
+    assert scrubber.redact("write to ana@studio.example") == "write to <email>"
+    assert scrubber.redact("see pkg@2.4.1 and @media print") == "see pkg@2.4.1 and @media print"
+
+
+# -- machine numbers, references and national forms -----------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"ts": "1726278046.037876"}',  # a decimal: the digits after the point belong to it
+        "created_at_unix: 1741471057",
+        "Date:   Wed May 15 09:32:15 2024 -0500",  # a clock's seconds, the year and the offset
+        "Kundennummer: 7981262096",  # compounds of -nummer and -konto, claims
+        "Vertragskonto 788 376 3187",
+        "Sinistro 16449073",
+        "id 0227060543",  # a bare digit run with no phone word before it
+        "Payroll!C15: 925-49-6004",  # SSN area 9xx was never issued
+        "Payroll!C16: 664-29-0000",  # SSN-shaped with serial 0000: not an SSN, and 3-2-4 is not a phone
+        "Codice fiscale: RSSMRA85T10A562A",  # the wrong check character, even after its name
+        "siehe Abschnitt 3.1.13.8",  # section words in the other languages
+        "attributeType ( 2.5.4.23 NAME 'ou' )",  # an LDAP schema OID
+    ],
+)
+def test_machine_numbers_and_references_are_left_alone(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Social security number : 837018146", "Social security number : <national_id>"),
+        ("Codice fiscale RSS MRA 85T10 A562S", "Codice fiscale <national_id>"),
+        ("DNI 48151623 L", "DNI <national_id>"),
+        ("IBAN :  DE89  3704 0044 0532 0130 00", "IBAN :  <iban>"),  # OCR spacing
+        ("81784,card,4532 0151 1283 0366,298.44", "81784,card,<card>,298.44"),  # a CSV field
+        ("llame al 716386757", "llame al <phone>"),  # 'call' in Spanish
+        ("Rückrufnummer +49 171 5742660", "Rückrufnummer <phone>"),  # -nummer, but a phone's
+    ],
+)
+def test_values_in_their_national_and_tabular_forms_are_found(
+    scrubber: PiiScrubber, text: str, redacted: str
+) -> None:
+    assert scrubber.redact(text) == redacted
