@@ -1,11 +1,12 @@
 """The labelled PII sets stay usable: every label occurs in its text, and the held-out sets are big enough,
-disjoint from each other and from the tuning set; held-out v2, v3 and v4 are exactly what their generators
+disjoint from each other and from the tuning set; held-out v2 to v5 are exactly what their generators
 write, and their checksummed labels carry valid check digits (independently of the scrubber's own checks)."""
 
 import json
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,15 @@ def rows(name: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "name", ["labelled.jsonl", "heldout.jsonl", "heldout_v2.jsonl", "heldout_v3.jsonl", "heldout_v4.jsonl"]
+    "name",
+    [
+        "labelled.jsonl",
+        "heldout.jsonl",
+        "heldout_v2.jsonl",
+        "heldout_v3.jsonl",
+        "heldout_v4.jsonl",
+        "heldout_v5.jsonl",
+    ],
 )
 def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -> None:
     labelled = rows(name)
@@ -38,6 +47,7 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
         ("heldout_v2.jsonl", 200, 60),
         ("heldout_v3.jsonl", 200, 75),
         ("heldout_v4.jsonl", 260, 90),
+        ("heldout_v5.jsonl", 280, 110),
     ],
 )
 def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
@@ -51,13 +61,15 @@ def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
     assert not tuned & {r["text"] for r in held}, "a held-out set must not reuse tuning strings"
 
 
-@pytest.mark.parametrize(("name", "per_kind"), [("heldout_v3.jsonl", 20), ("heldout_v4.jsonl", 25)])
+@pytest.mark.parametrize(
+    ("name", "per_kind"), [("heldout_v3.jsonl", 20), ("heldout_v4.jsonl", 25), ("heldout_v5.jsonl", 25)]
+)
 def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
     values = [k for r in rows(name) for k, _ in r["pii"]]
     assert all(values.count(kind) >= per_kind for kind in KINDS), {kind: values.count(kind) for kind in KINDS}
 
 
-@pytest.mark.parametrize("name", ["heldout_v4.jsonl"])
+@pytest.mark.parametrize("name", ["heldout_v4.jsonl", "heldout_v5.jsonl"])
 def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     with_pii = [r for r in rows(name) if r["pii"]]
     several = sum(1 for r in with_pii if len(r["pii"]) > 1)
@@ -71,6 +83,10 @@ def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
         ("heldout_v2.jsonl", ["heldout.jsonl", "labelled.jsonl"]),
         ("heldout_v3.jsonl", ["heldout_v2.jsonl", "heldout.jsonl", "labelled.jsonl"]),
         ("heldout_v4.jsonl", ["heldout_v3.jsonl", "heldout_v2.jsonl", "heldout.jsonl", "labelled.jsonl"]),
+        (
+            "heldout_v5.jsonl",
+            ["heldout_v4.jsonl", "heldout_v3.jsonl", "heldout_v2.jsonl", "heldout.jsonl", "labelled.jsonl"],
+        ),
     ],
 )
 def test_a_held_out_set_shares_no_string_and_no_labelled_value_with_earlier_sets(
@@ -89,6 +105,7 @@ def test_a_held_out_set_shares_no_string_and_no_labelled_value_with_earlier_sets
         ("heldout_v2.jsonl", "make_heldout_v2.py"),
         ("heldout_v3.jsonl", "make_heldout_v3.py"),
         ("heldout_v4.jsonl", "make_heldout_v4.py"),
+        ("heldout_v5.jsonl", "make_heldout_v5.py"),
     ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
@@ -162,7 +179,9 @@ def codice_fiscale_ok(code: str) -> bool:
 NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 
-@pytest.mark.parametrize("name", ["heldout_v2.jsonl", "heldout_v3.jsonl", "heldout_v4.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["heldout_v2.jsonl", "heldout_v3.jsonl", "heldout_v4.jsonl", "heldout_v5.jsonl"]
+)
 def test_a_held_out_sets_labels_carry_valid_check_digits(name: str) -> None:
     for row in rows(name):
         for kind, value in row["pii"]:
@@ -192,40 +211,74 @@ NINO_SECOND = "ABCEGHJKLMNPRSTWXYZ"  # nor O in second place
 NINO_UNUSED = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
 
 
-def national_id_scheme(value: str) -> str | None:
-    """The scheme a national id follows, checked in full (check digits, never-issued ranges), else None."""
+def pesel_ok(code: str) -> bool:
+    """A Polish PESEL: a real birth date (the month carries the century) and the weighted check digit."""
+    weighted = sum(int(d) * w for d, w in zip(code[:10], [1, 3, 7, 9] * 3, strict=False))
+    month = int(code[2:4]) - 1
+    century = {0: 1900, 1: 2000, 2: 2100, 3: 2200, 4: 1800}.get(month // 20)
+    if century is None or (10 - weighted % 10) % 10 != int(code[10]):
+        return False
+    try:
+        date(century + int(code[:2]), month % 20 + 1, int(code[4:6]))
+    except ValueError:
+        return False
+    return True
+
+
+def national_id_schemes(value: str) -> set[str]:
+    """Every scheme a national id follows in full (check digits, never-issued ranges, real dates)."""
     compact = re.sub(r"[ .-]", "", value).upper()
+    schemes: set[str] = set()
     if re.fullmatch(r"\d{9}", compact):  # US SSN: never area 000, 666 or 9xx, group 00 or serial 0000
         area, group, serial = compact[:3], compact[3:5], compact[5:]
         issued = area not in {"000", "666"} and area[0] != "9" and group != "00" and serial != "0000"
-        return "ssn" if issued and re.fullmatch(r"\d{3}([- ]?)\d{2}\1\d{4}", value) else None
+        if issued and re.fullmatch(r"\d{3}([- ]?)\d{2}\1\d{4}", value):
+            schemes.add("ssn")
+        weighted = sum(int(d) * w for d, w in zip(compact, [9, 8, 7, 6, 5, 4, 3, 2, -1], strict=True))
+        if weighted % 11 == 0 and int(compact) and re.fullmatch(r"\d{9}|\d{4}\.\d{2}\.\d{3}", value):
+            schemes.add("bsn")  # Dutch BSN: the elfproef
+    if re.fullmatch(r"\d{11}", value) and pesel_ok(value):
+        schemes.add("pesel")
     if re.fullmatch(r"[A-Z]{2}\d{6}[A-D]", compact):  # UK NINO
         prefix = compact[:2]
-        return (
-            "nino"
-            if prefix[0] in NINO_FIRST and prefix[1] in NINO_SECOND and prefix not in NINO_UNUSED
-            else None
-        )
-    if re.fullmatch(r"\d{8}[A-Z]", compact):  # Spanish DNI/NIF
-        return "nif" if NIF_LETTERS[int(compact[:8]) % 23] == compact[-1] else None
-    if re.fullmatch(r"[XYZ]\d{7}[A-Z]", compact):  # Spanish NIE
-        return (
-            "nie"
-            if NIF_LETTERS[int(str("XYZ".index(compact[0])) + compact[1:8]) % 23] == compact[-1]
-            else None
-        )
-    if re.fullmatch(r"[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z]", compact):  # Italian codice fiscale
-        return "codice_fiscale" if codice_fiscale_ok(compact) else None
-    return None
+        if prefix[0] in NINO_FIRST and prefix[1] in NINO_SECOND and prefix not in NINO_UNUSED:
+            schemes.add("nino")
+    if re.fullmatch(r"\d{8}[A-Z]", compact) and NIF_LETTERS[int(compact[:8]) % 23] == compact[-1]:
+        schemes.add("nif")  # Spanish DNI/NIF
+    if (
+        re.fullmatch(r"[XYZ]\d{7}[A-Z]", compact)
+        and NIF_LETTERS[int(str("XYZ".index(compact[0])) + compact[1:8]) % 23] == compact[-1]
+    ):
+        schemes.add("nie")  # Spanish NIE
+    if re.fullmatch(r"[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z]", compact) and codice_fiscale_ok(compact):
+        schemes.add("codice_fiscale")
+    return schemes
 
 
-@pytest.mark.parametrize("name", ["heldout_v4.jsonl"])
-def test_a_held_out_sets_national_ids_follow_one_of_the_five_schemes(name: str) -> None:
+FIVE_SCHEMES = {"ssn", "nino", "nif", "nie", "codice_fiscale"}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("heldout_v4.jsonl", FIVE_SCHEMES), ("heldout_v5.jsonl", FIVE_SCHEMES | {"pesel", "bsn"})],
+)
+def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: set[str]) -> None:
     schemes = [
-        (value, national_id_scheme(value))
+        (value, national_id_schemes(value) & expected)
         for r in rows(name)
         for kind, value in r["pii"]
         if kind == "national_id"
     ]
     assert all(scheme for _, scheme in schemes), [value for value, scheme in schemes if not scheme]
-    assert {scheme for _, scheme in schemes} == {"ssn", "nino", "nif", "nie", "codice_fiscale"}
+    assert set().union(*(scheme for _, scheme in schemes)) == expected
+
+
+IBAN_LENGTHS = {"AT": 20, "BE": 16, "CH": 21, "DE": 22, "DK": 18, "ES": 24, "FI": 18, "FR": 27, "GB": 22}
+IBAN_LENGTHS |= {"IE": 22, "IT": 27, "LU": 20, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "SE": 24}
+
+
+@pytest.mark.parametrize(("name", "countries"), [("heldout_v5.jsonl", 10)])
+def test_a_held_out_sets_ibans_come_from_enough_countries_at_their_length(name: str, countries: int) -> None:
+    ibans = [value.replace(" ", "").upper() for r in rows(name) for kind, value in r["pii"] if kind == "iban"]
+    assert all(IBAN_LENGTHS.get(code[:2]) == len(code) for code in ibans), ibans
+    assert len({code[:2] for code in ibans}) >= countries
