@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on five labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on six labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all five sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v4
+    python bench/pii.py --json out.json # the same figures (all six sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v5
 
 The sets, in the order printed:
 
@@ -19,7 +19,11 @@ The sets, in the order printed:
   and file-name rules, so it is in-sample now.
 - held-out v4 (heldout_v4.jsonl, make_heldout_v4.py): written the same blind way after that, in other shapes
   (front matter, order exports, chat exports, OCR'd forms, git and Jira metadata, tax forms, in eight languages)
-  with 127 look-alikes. Its figures are the ones that count and decide the targets.
+  with 127 look-alikes. Scored blind at precision 0.875 / recall 0.889 (targets missed); its errors then
+  prompted the machine-number, national-form and top-level-domain rules, so it is in-sample now.
+- held-out v5 (heldout_v5.jsonl, make_heldout_v5.py): written the same blind way after that (support tickets,
+  form data, structured logs, SQL and CSV dumps, PDF text, receipts, lab reports, CVs, XML payloads; nine
+  languages; 169 look-alikes; real-looking public e-mail domains). Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -42,6 +46,7 @@ HELD_OUT = FIXTURES / "heldout.jsonl"
 HELD_OUT_V2 = FIXTURES / "heldout_v2.jsonl"
 HELD_OUT_V3 = FIXTURES / "heldout_v3.jsonl"
 HELD_OUT_V4 = FIXTURES / "heldout_v4.jsonl"
+HELD_OUT_V5 = FIXTURES / "heldout_v5.jsonl"
 TUNING = FIXTURES / "labelled.jsonl"
 NAIVE = {
     "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
@@ -109,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    parser.add_argument("--held-out-v4", default=str(HELD_OUT_V4), help="the set whose figures count")
+    parser.add_argument("--held-out-v5", default=str(HELD_OUT_V5), help="the set whose figures count")
+    parser.add_argument("--held-out-v4", default=str(HELD_OUT_V4), help="held-out v4 (blind once, now seen)")
     parser.add_argument("--held-out-v3", default=str(HELD_OUT_V3), help="held-out v3 (blind once, now seen)")
     parser.add_argument("--held-out-v2", default=str(HELD_OUT_V2), help="held-out v2 (blind once, now seen)")
     parser.add_argument("--held-out", default=str(HELD_OUT), help="held-out v1 (seen during revision)")
     parser.add_argument("--tuning", default=str(TUNING))
-    parser.add_argument("--show-errors", action="store_true", help="list every false positive and miss (v4)")
+    parser.add_argument("--show-errors", action="store_true", help="list every false positive and miss (v5)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -134,23 +140,28 @@ def main(argv: list[str] | None = None) -> int:
         args.held_out_v3,
         scrubber,
     )
-    v4_lines, v4, ours = score(
-        "HELD-OUT v4 (written without reading the scrubber, never run before it was committed; these count)",
+    v4_lines, v4, _ = score(
+        "held-out v4 (blind until its errors informed the machine-number, national-form and domain rules)",
         args.held_out_v4,
         scrubber,
     )
-    print("\n".join(tune_lines + v1_lines + v2_lines + v3_lines + v4_lines))
+    v5_lines, v5, ours = score(
+        "HELD-OUT v5 (written without reading the scrubber, never run before it was committed; these count)",
+        args.held_out_v5,
+        scrubber,
+    )
+    print("\n".join(tune_lines + v1_lines + v2_lines + v3_lines + v4_lines + v5_lines))
     print(f"\nscrubber construction (imports presidio once per process): {load_s:.1f}s")
     target = ours.total(STRUCTURED)
     verdict = target.recall >= 0.98 and ours.total().precision >= 0.95
     print(
-        f"targets on held-out v4 (structured recall >= 0.98, precision >= 0.95): "
+        f"targets on held-out v5 (structured recall >= 0.98, precision >= 0.95): "
         f"recall {target.recall:.3f}, precision {ours.total().precision:.3f} -> {'met' if verdict else 'NOT met'}"
     )
     if args.show_errors:
         misses = [
             f"{kind}: {value!r} in {row['text']!r}"
-            for row in load_labelled(args.held_out_v4)
+            for row in load_labelled(args.held_out_v5)
             for kind, value in row["pii"]
             if not any(
                 s.kind == kind
@@ -163,26 +174,27 @@ def main(argv: list[str] | None = None) -> int:
             "\n".join(
                 [
                     "",
-                    "held-out v4 false positives:",
+                    "held-out v5 false positives:",
                     *ours.false_positives,
                     "",
-                    "held-out v4 misses:",
+                    "held-out v5 misses:",
                     *misses,
                 ]
             )
         )
     if args.json:
         payload = {
-            "held_out_v4": {
-                **v4,
+            "held_out_v5": {
+                **v5,
                 "role": "counts: written without the scrubber's rules, committed before it ran",
             },
+            "held_out_v4": {**v4, "role": "blind once (0.875/0.889); its errors then informed the revision"},
             "held_out_v3": {**v3, "role": "blind once (0.971/0.922); its errors then informed the revision"},
             "held_out_v2": {**v2, "role": "blind once (0.980/1.000); its errors then informed three rules"},
             "held_out_v1": {**v1, "role": "seen during revision: its errors informed the recognizers"},
             "tuning": {**tuned, "role": "in-sample: the recognizers were tuned on it"},
             "load_seconds": load_s,
-            "targets": {"structured_recall": 0.98, "precision": 0.95, "set": "held_out_v4"},
+            "targets": {"structured_recall": 0.98, "precision": 0.95, "set": "held_out_v5"},
             "targets_met": verdict,
         }
         Path(args.json).write_text(json.dumps(payload, indent=2))
