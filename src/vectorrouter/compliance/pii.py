@@ -70,7 +70,9 @@ _REFERENCE_CUE = re.compile(
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
-    r"vertrag|\w*nummer|\w*konto|cuenta|conto|rekening|customer|client|cliente|klant|p\.?\s?iva|vat|"
+    r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
+    # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
+    r"p\.?\s?iva|vat|nip|regon|krs|siren|siret|kvk|btw|uid|ust|"
     # machine times
     r"unix|epoch|timestamp|ts)\.?\s*(?:no\.?|nr\.?|n[°º.]|number|num|id|#)?\s*[:#-]?\s*$",
     re.IGNORECASE,
@@ -96,7 +98,8 @@ _VERSION_CUE = re.compile(
 _PHONE_CUE = re.compile(
     r"\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|sms|text|whatsapp|ring|dial|hotline|"
     r"telefon\w*|téléphone|telephone|teléfono|telefono|telefoon|tlf|tfn|móvil|movil|cellulare|handy|portable|"
-    r"mobil\w*|gsm|\w*rufnummer|handynummer|faxnummer|celular|contact|"
+    r"mobil\w*|mobiel\w*|gsm|\w*rufnummer|handynummer|faxnummer|\w*belnummer|terugbel\w*|telefoonnummer|"
+    r"celular|contact|"
     # 'call us' and 'customer service' in the other languages of the default regions
     r"llame|llamar|llámenos|appelez|appeler|anrufen|rufen|chiamare|chiami|chiamate|bellen|bel|ligue|ligar|"
     r"zadzwoń|dzwoń|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
@@ -106,7 +109,7 @@ _PHONE_CUE = re.compile(
 )
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
 #: A calendar date written with dots or slashes (07.12.2026, 3/4/85): day and month are checked in ``_date_like``.
-_DOTTED_DATE = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d{4}|\d{2})")
+_DOTTED_DATE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d]|[./-]\d)")
 _PHONE_WORD = re.compile(_PHONE_CUE.pattern.split(r"\b\W")[0] + r"\b", re.IGNORECASE)
 # A structured-PII kind always has a digit, an '@' or a ':' in it; other strings skip the recognizers.
 _MAY_HOLD = re.compile(r"[0-9@:]")
@@ -141,6 +144,8 @@ def _offline_email_recognizer() -> Any:
 
         def analyze(self, text: str, entities: Any, nlp_artifacts: Any = None, *args: Any) -> Any:
             found = super().analyze(text, entities, nlp_artifacts, *args)
+            if "%40" in text:
+                found += self._percent_encoded(text)
             if "@" not in text:
                 return found
             from presidio_analyzer import RecognizerResult
@@ -154,6 +159,16 @@ def _offline_email_recognizer() -> Any:
                     found.append(RecognizerResult("EMAIL_ADDRESS", start, end, 1.0))
             return found
 
+        def _percent_encoded(self, text: str) -> list[Any]:
+            from presidio_analyzer import RecognizerResult
+
+            # 'epost=eriks75%40gmail.com' in a logged query string is the address, URL-encoded
+            return [
+                RecognizerResult("EMAIL_ADDRESS", m.start(), m.end(), 1.0)
+                for m in _EMAIL_PERCENT.finditer(text)
+                if self.validate_result(m.group().replace("%40", "@"))
+            ]
+
     return OfflineEmailRecognizer()
 
 
@@ -163,6 +178,7 @@ _DOMAIN = re.compile(
 )
 _EXTENSIONS = r"(?:eml|msg|pdf|txt|docx?|xlsx?|csv|json|html?|png|jpe?g|zip|t?gz|tar|vcf|ics|pptx?|odt)"
 _FILE_SUFFIX = re.compile(rf"\.{_EXTENSIONS}$", re.IGNORECASE)
+_EMAIL_PERCENT = re.compile(r"(?<![\w.+%-])[\w.+-]+%40(?:[a-z0-9-]+\.)+[a-z]{2,63}(?![\w-])", re.IGNORECASE)
 #: An e-mail address followed by a file extension, as in saved messages and attachments' names.
 _EMAIL_FILE = re.compile(
     rf"(?<![\w.+-])([\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{{2,}})\.{_EXTENSIONS}(?![\w.])", re.IGNORECASE
@@ -334,7 +350,12 @@ class PiiScrubber:
             return score  # checksum-validated: no cue can make it less certain
         if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before, text[end : end + 2]):
             return 0.0
-        if _REFERENCE_CUE.search(before) and not text[start:end].startswith("+"):
+        if (
+            entity not in ("IP_ADDRESS", "EMAIL_ADDRESS")  # an address is one whatever the word before it
+            and _REFERENCE_CUE.search(before)
+            and not text[start:end].startswith("+")
+            and not _PHONE_CUE.search(before[-32:])
+        ):
             return round(score - _CONTEXT_BOOST, 6)
         words = set(re.findall(r"[a-z]+", before))
         if any((c in before) if " " in c else (c.strip() in words) for c in context):
@@ -434,18 +455,22 @@ _ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
 
 
 def _date_like(match: str) -> bool:
-    """``dd.mm.yyyy``, ``d.m.yy``, ``mm/dd/yyyy``: a real day and month in either order."""
-    m = _DOTTED_DATE.fullmatch(match.strip())
-    if m is None:
-        return False
-    a, b = int(m.group(1)), int(m.group(3))
-    return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31)
+    """Holds ``dd.mm.yyyy``, ``d.m.yy``, ``mm/dd/yyyy``, ``dd-mm-yyyy``: a real day and month in either order
+    (a date with its time after it, '14.08.2024 16:57', is no phone number either)."""
+    for m in _DOTTED_DATE.finditer(match):
+        a, b = int(m.group(1)), int(m.group(3))
+        if (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31):
+            return True
+    return False
 
 
 def _version_like(text: str, start: int, before: str) -> bool:
-    """A dotted quad right after 'v' (v4.19.0.3) or after a version/section word is not an IP address."""
+    """A dotted quad right after 'v' (v4.19.0.3), after 'Product/' (Chrome/131.0.0.0 in a user agent) or after a
+    version/section word is not an IP address."""
     if "." not in text[start : start + 16]:
         return False  # IPv6: colons only
+    if re.search(r"[a-z]/$", before):
+        return True
     if start and text[start - 1] in "vV" and (start < 2 or not text[start - 2].isalnum()):
         return True
     return bool(_VERSION_CUE.search(before))
@@ -621,6 +646,8 @@ class _CuedNumberRecognizer:
     context: ClassVar[list[str]] = []
     cue: ClassVar[re.Pattern[str]]
     digits: ClassVar[int]
+    #: Other ways the scheme groups its digits, e.g. (4, 2, 3) with dots for a BSN.
+    groupings: ClassVar[tuple[tuple[int, ...], ...]] = ()
 
     def valid(self, number: str) -> bool:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -628,9 +655,13 @@ class _CuedNumberRecognizer:
     def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
         from presidio_analyzer import RecognizerResult
 
+        shapes = [rf"\d{{{self.digits}}}"] + [
+            r"[. -]".join(rf"\d{{{n}}}" for n in grouping) for grouping in self.groupings
+        ]
         out = []
-        for m in re.finditer(rf"(?<![\d.,-])\d{{{self.digits}}}(?![\d.,-]?\d)", text):
-            if self.cue.search(text[max(0, m.start() - 40) : m.start()]) and self.valid(m.group()):
+        for m in re.finditer(rf"(?<![\d.,-])(?:{'|'.join(shapes)})(?![\d.,-]?\d)", text):
+            number = re.sub(r"\D", "", m.group())
+            if self.cue.search(text[max(0, m.start() - 40) : m.start()]) and self.valid(number):
                 out.append(RecognizerResult(self.supported_entities[0], m.start(), m.end(), 1.0))
         return out
 
@@ -658,6 +689,7 @@ class BsnRecognizer(_CuedNumberRecognizer):
         r"\b(?:bsn|burgerservicenummer|sofi-?nummer)\b\W{0,3}(?:\w+\W{1,3}){0,2}$", re.IGNORECASE
     )
     digits = 9
+    groupings = ((4, 2, 3), (3, 3, 3))
 
     def valid(self, number: str) -> bool:
         total = sum(int(d) * w for d, w in zip(number[:8], range(9, 1, -1), strict=True)) - int(number[8])
@@ -690,7 +722,7 @@ _CF_ODD = dict(
 #: A codice fiscale, its groups optionally spaced (BNC CHR 66S58 L736B); digit places may hold omocodia letters.
 _FISCAL_CODE = re.compile(
     r"(?<![A-Z0-9])([A-Z]{3}) ?([A-Z]{3}) ?([0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}) ?"
-    r"([A-Z][0-9LMNPQRSTUV]{3}[A-Z])(?![A-Z0-9])",
+    r"([A-Z][0-9LMNPQRSTUV]{3}) ?([A-Z])(?![A-Z0-9])",
     re.IGNORECASE,
 )
 
@@ -724,11 +756,22 @@ class FiscalCodeRecognizer:
 
 
 #: An IBAN whose groups are set apart by runs of spaces (OCR, justified print): presidio takes single spaces.
-_SPACED_IBAN = re.compile(r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?: {1,3}[A-Z0-9]{1,4}){2,8}(?![A-Z0-9])")
+_SPACED_IBAN = re.compile(
+    r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?:(?: {1,3}[A-Z0-9]{1,4}){2,8}|[A-Z0-9]{11,30})(?![A-Z0-9])", re.IGNORECASE
+)
+#: IBAN length per country (the SWIFT IBAN registry).
+_IBAN_REGISTRY = """
+AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DK18 DO28 EE20 EG29
+ES24 FI18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 IT27 JO30 KW30 KZ20
+LB28 LC32 LI21 LT20 LU20 LV21 MC27 MD24 ME22 MK19 MR27 MT31 MU30 NL18 NO15 PK24 PL28 PS29 PT25 QA29
+RO24 RS22 SA24 SC31 SE24 SI19 SK24 SM27 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20
+"""
+_IBAN_LENGTH = {entry[:2]: int(entry[2:]) for entry in _IBAN_REGISTRY.split()}
 
 
 class SpacedIbanRecognizer:
-    """IBANs with irregular spacing, accepted only with a valid ISO 7064 mod-97 check."""
+    """IBANs with irregular spacing or in lower case, accepted only with their country's length and a valid
+    ISO 7064 mod-97 check."""
 
     supported_entities: ClassVar[list[str]] = ["IBAN_CODE"]
     context: ClassVar[list[str]] = []
@@ -738,8 +781,8 @@ class SpacedIbanRecognizer:
 
         out = []
         for m in _SPACED_IBAN.finditer(text):
-            compact = m.group().replace(" ", "")
-            if 15 <= len(compact) <= 34 and _mod97(compact):
+            compact = m.group().replace(" ", "").upper()
+            if _IBAN_LENGTH.get(compact[:2]) == len(compact) and _mod97(compact):
                 out.append(RecognizerResult("IBAN_CODE", m.start(), m.end(), 1.0))
         return out
 

@@ -319,3 +319,36 @@ def test_values_in_their_national_and_tabular_forms_are_found(
     scrubber: PiiScrubber, text: str, redacted: str
 ) -> None:
     assert scrubber.redact(text) == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Mozilla/5.0 (X11) Chrome/124.0.0.0 Safari/537.36"',  # a product's version in a user agent
+        "Kasse 02   14.08.2024 16:57",  # a date and time inside the digits a phone matcher took
+        "[22-07-2024 21:49:38] Lotte: hoi",
+        "Kassenzeichen 0213 4307 2037",  # payment and register references
+        "NIP 818-309-98-48",
+        "Número de apólice 0744.716398.81",
+    ],
+)
+def test_versions_dates_and_register_numbers_are_left_alone(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("BSN: 1112.22.333", "BSN: <national_id>"),  # a BSN as Dutch payslips group it
+        ("Codice fiscale RSS MRA 85T10 A562 S", "Codice fiscale <national_id>"),
+        ("vorkasse auf at611904300234573201", "vorkasse auf <iban>"),  # lower case, no spaces
+        ("iban: ch93 0076 2011 6238 5295 7", "iban: <iban>"),
+        ("[client 82.59.35.150:58188] AH01630", "[client <ip>:58188] AH01630"),  # 'client' cues no reference
+        ("GET /s?mail=ana.lopez%40gmail.com&x=1", "GET /s?mail=<email>&x=1"),  # URL-encoded
+        ("terugbelnummer 0612345678", "terugbelnummer <phone>"),  # a call-back number, not a reference
+    ],
+)
+def test_grouped_lower_case_and_encoded_values_are_found(
+    scrubber: PiiScrubber, text: str, redacted: str
+) -> None:
+    assert scrubber.redact(text) == redacted
