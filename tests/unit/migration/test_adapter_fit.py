@@ -171,13 +171,17 @@ def test_bad_requests_fail_before_any_embedding_call(
     assert old.texts == []
 
 
-def test_cli_fits_saves_and_the_adapter_arm_serves_from_the_old_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _ingest_with_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "vectorrouter.toml").write_text(CONFIG)
     (tmp_path / "docs.jsonl").write_text("\n".join(json.dumps({"id": r.id, "text": r.text}) for r in LONG))
     assert main(["ingest", "docs.jsonl", "-n", "acme:docs", "--no-progress"]) == 0
+
+
+def test_cli_fits_saves_and_the_adapter_arm_serves_from_the_old_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _ingest_with_the_cli(tmp_path, monkeypatch)
     capsys.readouterr()
     args = ["migrate", "adapter", "acme:docs", "--to", "hash-48", "--out", "a.npz", "--share", "0.25"]
     assert main([*args, "--json"]) == 0
@@ -208,10 +212,7 @@ def test_cli_fit_needs_no_migration_state(
 ) -> None:
     import vectorrouter.cli.migrate as cli_migrate
 
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "vectorrouter.toml").write_text(CONFIG)
-    (tmp_path / "docs.jsonl").write_text("\n".join(json.dumps({"id": r.id, "text": r.text}) for r in LONG))
-    assert main(["ingest", "docs.jsonl", "-n", "acme:docs", "--no-progress"]) == 0
+    _ingest_with_the_cli(tmp_path, monkeypatch)
 
     def no_state(*_: object) -> None:
         raise AssertionError("fitting an adapter must not open migration state")
