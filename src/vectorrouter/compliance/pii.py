@@ -102,7 +102,9 @@ _PHONE_CUE = re.compile(
     r"celular|contact|"
     # 'call us' and 'customer service' in the other languages of the default regions
     r"llame|llamar|llámenos|appelez|appeler|anrufen|rufen|chiamare|chiami|chiamate|bellen|bel|ligue|ligar|"
-    r"zadzwoń|dzwoń|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
+    r"zadzwoń|dzwoni\w*|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
+    # 'contact' and 'write/ring me' as classified ads put it
+    r"contacto|contato|kontakt|kontakta|skriv|ringe|soita|puhelin|"
     r"klantenservice)"
     r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
     re.IGNORECASE,
@@ -138,9 +140,10 @@ def _offline_email_recognizer() -> Any:
         def validate_result(self, pattern_text: str) -> bool:
             # a known public suffix, or any alphabetic top-level label: the bundled suffix list lags new
             # top-level domains, and an address under one is no less an address
-            if _FILE_SUFFIX.search(pattern_text):
-                return bool(extract(pattern_text).fqdn)  # '….se.pdf' is a file name: see analyze
-            return bool(extract(pattern_text).fqdn) or bool(_DOMAIN.search(pattern_text))
+            host = pattern_text.rpartition("@")[2]  # only the host: 'k8s.io/client-go@v0.31.2' has none
+            if _FILE_SUFFIX.search(host):
+                return bool(extract(host).fqdn)  # '….se.pdf', 'icon@2x.png' are file names: see analyze
+            return bool(extract(host).fqdn) or bool(_DOMAIN.search(pattern_text))
 
         def analyze(self, text: str, entities: Any, nlp_artifacts: Any = None, *args: Any) -> Any:
             found = super().analyze(text, entities, nlp_artifacts, *args)
@@ -176,7 +179,7 @@ def _offline_email_recognizer() -> Any:
 _DOMAIN = re.compile(
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]*[a-z][a-z0-9-]*\.[a-z]{2,63}$", re.IGNORECASE
 )
-_EXTENSIONS = r"(?:eml|msg|pdf|txt|docx?|xlsx?|csv|json|html?|png|jpe?g|zip|t?gz|tar|vcf|ics|pptx?|odt)"
+_EXTENSIONS = r"(?:eml|msg|pdf|txt|docx?|xlsx?|csv|json|html?|png|jpe?g|gif|svg|webp|avif|zip|t?gz|tar|vcf|ics|pptx?|odt)"
 _FILE_SUFFIX = re.compile(rf"\.{_EXTENSIONS}$", re.IGNORECASE)
 _EMAIL_PERCENT = re.compile(r"(?<![\w.+%-])[\w.+-]+%40(?:[a-z0-9-]+\.)+[a-z]{2,63}(?![\w-])", re.IGNORECASE)
 #: An e-mail address followed by a file extension, as in saved messages and attachments' names.
@@ -339,13 +342,15 @@ class PiiScrubber:
     ) -> float:
         before = text[max(0, start - 48) : start].lower()
         if entity == "IP_ADDRESS" and (
-            _version_like(text, start, before) or _in_longer_dotted(text, start, end)
+            _version_like(text, start, before)
+            or _in_longer_dotted(text, start, end)
+            or _mask_like(text[start:end])
         ):
             return 0.0
         if entity == "US_SSN" and re.sub(r"\D", "", text[start:end])[:1] == "9":
             return 0.0  # areas 900-999 were never issued (ITINs live there, in other group ranges)
-        if entity == "CREDIT_CARD" and before.endswith("+"):
-            return 0.0  # '+49 151 …': a country code starts a phone number, never a card number
+        if entity == "CREDIT_CARD" and (before.endswith("+") or _IBAN_HEAD.search(before)):
+            return 0.0  # '+49 151 …' starts a phone number; 'DE95 1203 …' is an account, if a broken one
         if score >= 1.0:
             return score  # checksum-validated: no cue can make it less certain
         if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before, text[end : end + 2]):
@@ -411,7 +416,9 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
     """libphonenumber accepts short and placeholder numbers in some region, and any digit run that happens to fit
     a numbering plan; these rules, each from what the digits are written as, reject what is not a phone."""
     digits = re.sub(r"\D", "", match)
-    international = match.lstrip("(").startswith(("+", "00"))
+    international = match.lstrip("(").startswith("+") or (
+        match.lstrip("(").startswith("00") and len(digits) >= 11
+    )
     stripped = match.strip()
     if len(digits) < 8 and not international:
         return False  # e.g. '37.7749' is a valid short German number and a coordinate
@@ -425,6 +432,15 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         return False  # inside a longer token: a DOI, a path, a file name (but 'Tel.+49 ...' is a phone)
     if _TIME_BEFORE.search(before) or _DECIMAL_AFTER.match(after):
         return False  # '08:36:03 2024 -0500' (a clock's seconds onwards), '1726278046.037876' (a decimal)
+    assigned = _ASSIGNMENT.search(before)
+    if (
+        assigned
+        and not international
+        and not re.search(r"phone|tel|mobil|fax|handy|sms", assigned.group(), re.I)
+    ):
+        return False  # 'ip_local_port_range = 32768 60999': a setting's value
+    if stripped.count(".") >= 5:
+        return False  # six or more dotted groups: an OID (1.3.6.1.2.1.2.2.1.10), not a French 06.12.34.56.78
     if _IBAN_HEAD.search(before):
         return False  # the tail of an account number after its 'NL28 ABNA' head
     if not international and _date_like(match):
@@ -442,7 +458,8 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
 
 _TIME_BEFORE = re.compile(r"\d:$")
 _DECIMAL_AFTER = re.compile(r"\.\d")  # not ',': in CSV rows a comma and the next field follow a phone
-_IBAN_HEAD = re.compile(r"\b[a-z]{2}\d{2}(?: [a-z0-9]{4})+ $")
+_IBAN_HEAD = re.compile(r"\b[a-z]{2}\d{2}(?: [a-z0-9]{4})* $", re.IGNORECASE)
+_ASSIGNMENT = re.compile(r"[\w.]+\s*=\s*\"?$")
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 
 
@@ -450,7 +467,7 @@ _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _GLUED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./\\")
 
 
-_CODE_PREFIX = re.compile(r"(?<![\w-])[a-z]{1,5}-$")
+_CODE_PREFIX = re.compile(r"(?<![\w-])(?:[a-z0-9]{1,6}-)*[a-z]{1,5}-$")  # RE-, 25-SIN-
 _ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
 
 
@@ -462,6 +479,22 @@ def _date_like(match: str) -> bool:
         if (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31):
             return True
     return False
+
+
+def _mask_like(value: str) -> bool:
+    """A netmask (255.255.240.0) or a wildcard mask (0.0.0.255): contiguous bits, not a host's address."""
+    try:
+        bits = int.from_bytes(bytes(int(part) for part in value.split(".")), "big")
+    except ValueError:
+        return False  # IPv6, or not four octets
+    if value.count(".") != 3:
+        return False
+    inverted = bits ^ 0xFFFFFFFF
+    contiguous_ones = bits and (inverted & (inverted + 1)) == 0  # 1…10…0
+    contiguous_wildcard = bits and (bits & (bits + 1)) == 0  # 0…01…1
+    return bool(contiguous_ones and value.startswith("255.")) or bool(
+        contiguous_wildcard and value.startswith("0.")
+    )
 
 
 def _version_like(text: str, start: int, before: str) -> bool:
@@ -637,10 +670,15 @@ class PunctuatedSpanishIdRecognizer:
 
 
 class _CuedNumberRecognizer:
-    """A fixed-length number with a check digit that counts only right after its scheme's name.
+    """A fixed-length number with a check digit that counts only where its scheme is named: right before it,
+    or anywhere in the same value as a table's column header or a record's identifier system (``| PESEL |``,
+    ``.../NamingSystem/bsn``).
 
-    Nine or eleven random digits pass such a check one time in ten or eleven, so without the name in front
-    (``PESEL``, ``BSN``) an order or invoice number would too often read as an identity number."""
+    Nine or eleven random digits pass such a check one time in ten or eleven, so where the scheme is not named
+    an order or invoice number would too often read as an identity number."""
+
+    #: The scheme's name as a whole word anywhere in the value (a header, an identifier system).
+    named: ClassVar[re.Pattern[str]]
 
     supported_entities: ClassVar[list[str]]
     context: ClassVar[list[str]] = []
@@ -661,7 +699,8 @@ class _CuedNumberRecognizer:
         out = []
         for m in re.finditer(rf"(?<![\d.,-])(?:{'|'.join(shapes)})(?![\d.,-]?\d)", text):
             number = re.sub(r"\D", "", m.group())
-            if self.cue.search(text[max(0, m.start() - 40) : m.start()]) and self.valid(number):
+            cued = self.cue.search(text[max(0, m.start() - 40) : m.start()]) or self.named.search(text)
+            if cued and self.valid(number):
                 out.append(RecognizerResult(self.supported_entities[0], m.start(), m.end(), 1.0))
         return out
 
@@ -671,6 +710,7 @@ class PeselRecognizer(_CuedNumberRecognizer):
 
     supported_entities: ClassVar[list[str]] = ["PL_PESEL"]
     cue = re.compile(r"\bpesel\b\W{0,3}(?:\w+\W{1,3}){0,2}$", re.IGNORECASE)
+    named = re.compile(r"\bpesel\b", re.IGNORECASE)
     digits = 11
 
     def valid(self, number: str) -> bool:
@@ -688,6 +728,7 @@ class BsnRecognizer(_CuedNumberRecognizer):
     cue = re.compile(
         r"\b(?:bsn|burgerservicenummer|sofi-?nummer)\b\W{0,3}(?:\w+\W{1,3}){0,2}$", re.IGNORECASE
     )
+    named = re.compile(r"\b(?:bsn|burgerservicenummer|sofi-?nummer)\b", re.IGNORECASE)
     digits = 9
     groupings = ((4, 2, 3), (3, 3, 3))
 
@@ -705,6 +746,7 @@ class SsnRecognizer(_CuedNumberRecognizer):
         r"\W{0,4}(?:\w+\W{1,3}){0,2}$",
         re.IGNORECASE,
     )
+    named = re.compile(r"\b(?:ssn|social\s+security\s+(?:number|no))\b", re.IGNORECASE)
     digits = 9
 
     def valid(self, number: str) -> bool:
@@ -757,7 +799,8 @@ class FiscalCodeRecognizer:
 
 #: An IBAN whose groups are set apart by runs of spaces (OCR, justified print): presidio takes single spaces.
 _SPACED_IBAN = re.compile(
-    r"(?<![A-Z0-9])[A-Z]{2}\d{2}(?:(?: {1,3}[A-Z0-9]{1,4}){2,8}|[A-Z0-9]{11,30})(?![A-Z0-9])", re.IGNORECASE
+    r"(?<![A-Z0-9])[A-Z]{2}\d{2}[A-Z0-9]{0,4}(?:(?: {1,3}[A-Z0-9]{1,6}){2,9}|[A-Z0-9]{7,26})(?![A-Z0-9])",
+    re.IGNORECASE,
 )
 #: IBAN length per country (the SWIFT IBAN registry).
 _IBAN_REGISTRY = """

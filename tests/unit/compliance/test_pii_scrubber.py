@@ -352,3 +352,39 @@ def test_grouped_lower_case_and_encoded_values_are_found(
     scrubber: PiiScrubber, text: str, redacted: str
 ) -> None:
     assert scrubber.redact(text) == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "netmask 255.255.248.0 mtu 1500",  # masks have contiguous bits: not a host
+        "wildcard 0.0.0.63",
+        "assets/logo@3x.webp",  # an image at 3x, and a Go module at a version
+        "golang.org/x/net@v0.30.0/http2",
+        "IBAN DE00 4532 0151 1283 0366 00",  # a Luhn-valid run inside a (broken) account number is no card
+        "Group 0074412",  # '00' opens an international number only with a whole number after it
+        "net.ipv4.ip_local_port_range = 32768 60999",  # a setting's value
+        "snmpwalk -v2c 1.3.6.1.2.1.2.2.1.10",  # an OID, not a dotted phone number
+        "N° de sinistre 2025-SIN-0081174",
+    ],
+)
+def test_masks_assets_settings_and_oids_are_left_alone(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("ip address 10.20.30.40 255.255.255.0", "ip address <ip> 255.255.255.0"),
+        ('SUPPORT_PHONE="+44 20 7946 0958"', 'SUPPORT_PHONE="<phone>"'),
+        ("Numer konta: PL6110 901014 000007 121981 2874", "Numer konta: <iban>"),  # grouped as printed in PL
+        ("RIB : FR142 00 410 10 050500 01 3M026 06", "RIB : <iban>"),
+        ("| Lp. | PESEL |\n| 1 | 02070803628 |", "| Lp. | PESEL |\n| 1 | <national_id> |"),  # named in the header
+        ("Contacto: 912 345 678", "Contacto: <phone>"),
+        ("Dzwoniłam na 22 617 70 59 dwa razy", "Dzwoniłam na <phone> dwa razy"),
+    ],
+)
+def test_hosts_settings_accounts_and_table_ids_are_found(
+    scrubber: PiiScrubber, text: str, redacted: str
+) -> None:
+    assert scrubber.redact(text) == redacted
