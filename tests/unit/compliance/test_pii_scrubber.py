@@ -379,7 +379,10 @@ def test_masks_assets_settings_and_oids_are_left_alone(scrubber: PiiScrubber, te
         ('SUPPORT_PHONE="+44 20 7946 0958"', 'SUPPORT_PHONE="<phone>"'),
         ("Numer konta: PL6110 901014 000007 121981 2874", "Numer konta: <iban>"),  # grouped as printed in PL
         ("RIB : FR142 00 410 10 050500 01 3M026 06", "RIB : <iban>"),
-        ("| Lp. | PESEL |\n| 1 | 02070803628 |", "| Lp. | PESEL |\n| 1 | <national_id> |"),  # named in the header
+        (
+            "| Lp. | PESEL |\n| 1 | 02070803628 |",
+            "| Lp. | PESEL |\n| 1 | <national_id> |",
+        ),  # named in the header
         ("Contacto: 912 345 678", "Contacto: <phone>"),
         ("Dzwoniłam na 22 617 70 59 dwa razy", "Dzwoniłam na <phone> dwa razy"),
     ],
