@@ -30,6 +30,7 @@ def rows(name: str) -> list[dict[str, Any]]:
         "heldout_v4.jsonl",
         "heldout_v5.jsonl",
         "heldout_v6.jsonl",
+        "heldout_v7.jsonl",
     ],
 )
 def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -> None:
@@ -50,6 +51,7 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
         ("heldout_v4.jsonl", 260, 90),
         ("heldout_v5.jsonl", 280, 110),
         ("heldout_v6.jsonl", 300, 120),
+        ("heldout_v7.jsonl", 300, 120),
     ],
 )
 def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
@@ -65,14 +67,22 @@ def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
 
 @pytest.mark.parametrize(
     ("name", "per_kind"),
-    [("heldout_v3.jsonl", 20), ("heldout_v4.jsonl", 25), ("heldout_v5.jsonl", 25), ("heldout_v6.jsonl", 30)],
+    [
+        ("heldout_v3.jsonl", 20),
+        ("heldout_v4.jsonl", 25),
+        ("heldout_v5.jsonl", 25),
+        ("heldout_v6.jsonl", 30),
+        ("heldout_v7.jsonl", 30),
+    ],
 )
 def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
     values = [k for r in rows(name) for k, _ in r["pii"]]
     assert all(values.count(kind) >= per_kind for kind in KINDS), {kind: values.count(kind) for kind in KINDS}
 
 
-@pytest.mark.parametrize("name", ["heldout_v4.jsonl", "heldout_v5.jsonl", "heldout_v6.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["heldout_v4.jsonl", "heldout_v5.jsonl", "heldout_v6.jsonl", "heldout_v7.jsonl"]
+)
 def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     with_pii = [r for r in rows(name) if r["pii"]]
     several = sum(1 for r in with_pii if len(r["pii"]) > 1)
@@ -101,6 +111,18 @@ def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
                 "labelled.jsonl",
             ],
         ),
+        (
+            "heldout_v7.jsonl",
+            [
+                "heldout_v6.jsonl",
+                "heldout_v5.jsonl",
+                "heldout_v4.jsonl",
+                "heldout_v3.jsonl",
+                "heldout_v2.jsonl",
+                "heldout.jsonl",
+                "labelled.jsonl",
+            ],
+        ),
     ],
 )
 def test_a_held_out_set_shares_no_string_and_no_labelled_value_with_earlier_sets(
@@ -121,6 +143,7 @@ def test_a_held_out_set_shares_no_string_and_no_labelled_value_with_earlier_sets
         ("heldout_v4.jsonl", "make_heldout_v4.py"),
         ("heldout_v5.jsonl", "make_heldout_v5.py"),
         ("heldout_v6.jsonl", "make_heldout_v6.py"),
+        ("heldout_v7.jsonl", "make_heldout_v7.py"),
     ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
@@ -196,7 +219,14 @@ NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 @pytest.mark.parametrize(
     "name",
-    ["heldout_v2.jsonl", "heldout_v3.jsonl", "heldout_v4.jsonl", "heldout_v5.jsonl", "heldout_v6.jsonl"],
+    [
+        "heldout_v2.jsonl",
+        "heldout_v3.jsonl",
+        "heldout_v4.jsonl",
+        "heldout_v5.jsonl",
+        "heldout_v6.jsonl",
+        "heldout_v7.jsonl",
+    ],
 )
 def test_a_held_out_sets_labels_carry_valid_check_digits(name: str) -> None:
     for row in rows(name):
@@ -280,6 +310,7 @@ FIVE_SCHEMES = {"ssn", "nino", "nif", "nie", "codice_fiscale"}
         ("heldout_v4.jsonl", FIVE_SCHEMES),
         ("heldout_v5.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
         ("heldout_v6.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
+        ("heldout_v7.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
     ],
 )
 def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: set[str]) -> None:
@@ -297,7 +328,9 @@ IBAN_LENGTHS = {"AT": 20, "BE": 16, "CH": 21, "DE": 22, "DK": 18, "ES": 24, "FI"
 IBAN_LENGTHS |= {"IE": 22, "IT": 27, "LU": 20, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "SE": 24}
 
 
-@pytest.mark.parametrize(("name", "countries"), [("heldout_v5.jsonl", 10), ("heldout_v6.jsonl", 12)])
+@pytest.mark.parametrize(
+    ("name", "countries"), [("heldout_v5.jsonl", 10), ("heldout_v6.jsonl", 12), ("heldout_v7.jsonl", 12)]
+)
 def test_a_held_out_sets_ibans_come_from_enough_countries_at_their_length(name: str, countries: int) -> None:
     ibans = [value.replace(" ", "").upper() for r in rows(name) for kind, value in r["pii"] if kind == "iban"]
     assert all(IBAN_LENGTHS.get(code[:2]) == len(code) for code in ibans), ibans
