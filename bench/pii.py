@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on seven labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on eight labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all seven sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v6
+    python bench/pii.py --json out.json # the same figures (all eight sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v7
 
 The sets, in the order printed:
 
@@ -27,7 +27,11 @@ The sets, in the order printed:
   its errors then prompted the IBAN, grouped-id, encoded-address and user-agent rules, so it is in-sample now.
 - held-out v6 (heldout_v6.jsonl, make_heldout_v6.py): written the same blind way after that (healthcare messages,
   letters, configs of routers, Kubernetes, .env and Terraform, e-mail headers, voicemail transcripts, court
-  filings; ten languages; 175 look-alikes). Its figures are the ones that count.
+  filings; ten languages; 175 look-alikes). Scored blind at precision 0.940 / recall 0.953; its errors then
+  prompted the mask, module-path, settings, national-IBAN-grouping and named-column rules, so it is in-sample now.
+- held-out v7 (heldout_v7.jsonl, make_heldout_v7.py): written the same blind way after that (autofill dumps,
+  crash reports, telemetry, utility bills, tickets, parking fines, membership lists; twelve languages; 151
+  look-alikes). Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -122,9 +126,10 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v3", "heldout_v3.jsonl", "blind once (0.971/0.922); its errors then informed the revision"),
     ("held_out_v4", "heldout_v4.jsonl", "blind once (0.875/0.889); its errors then informed the revision"),
     ("held_out_v5", "heldout_v5.jsonl", "blind once (0.970/0.963); its errors then informed the revision"),
+    ("held_out_v6", "heldout_v6.jsonl", "blind once (0.940/0.953); its errors then informed the revision"),
     (
-        "held_out_v6",
-        "heldout_v6.jsonl",
+        "held_out_v7",
+        "heldout_v7.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
