@@ -7,19 +7,24 @@ numbers and the ``ipaddress`` module for IPs. We run the recognizers ourselves r
 presidio's ``AnalyzerEngine`` because that engine needs a spaCy model, and spaCy models are not on the
 package registry; the engine's context boost is replaced by a small, explicit one here.
 
-Two recognizers of our own fill gaps in presidio's, each built from a published definition rather than from
+Recognizers of our own fill gaps in presidio's, each built from a published definition rather than from
 examples: card numbers by issuer identification number (ISO/IEC 7812 IIN ranges and the lengths each network
-issues, any grouping, always Luhn-checked), and phone numbers that are *possible* under the numbering plan of
+issues, any grouping, always Luhn-checked); phone numbers that are *possible* under the numbering plan of
 their country (libphonenumber's length rules, without its "currently assigned" check) when written with an
-international prefix or right after a phone word. Look-alikes are rejected by the definition of what they
-look like: a dotted quad after ``v`` or a version/section word is a version or clause number, not an address,
-and a number whose digits carry a valid ISBN check digit in ISBN hyphenation (or after "ISBN") is a book.
+international prefix or right after a phone word; IBANs in lower case or irregular grouping (each country's
+registered length and mod 97); addresses in file names, URL-encoded, or under top-level domains the bundled
+suffix list lacks. Look-alikes are rejected by the definition of what they are written as: a dotted quad after
+``v``, ``Product/`` or a version/section word is a version or clause number, a netmask is no host, a number
+with a valid ISBN check digit in ISBN hyphenation is a book, and dates, decimals, times, settings, OIDs,
+reference codes and bare digit runs with no phone word before them are no phone numbers. ``bench/pii.py``
+scores all this on blind held-out sets written by authors who never read this module.
 
 National ids on by default: US SSN, UK NINO, Spanish DNI/NIF and NIE (also punctuated: ``12.345.678-Z``,
-``Y-1234567-L``, always with the mod-23 letter), Italian codice fiscale, and Polish PESEL and Dutch BSN, which
-count only right after their scheme's name (their check digits alone let one random number in ten through).
+``Y-1234567-L``, always with the mod-23 letter), Italian codice fiscale (compact or spaced, with its check
+character), and Polish PESEL, Dutch BSN and bare nine-digit SSNs, which count only where their scheme is named
+(their check digits alone let one random number in ten through).
 
-Everything runs offline. Email validation uses tldextract's bundled public-suffix snapshot, never a fetch.
+Everything runs offline. E-mail validation uses tldextract's bundled public-suffix snapshot, never a fetch.
 Names are detected only when an NER model is configured (``ner=`` an installed spaCy pipeline package, a
 pipeline directory, or a loaded ``spacy.Language``): without one, names pass through and the docs say so.
 """
