@@ -31,6 +31,7 @@ def rows(name: str) -> list[dict[str, Any]]:
         "heldout_v5.jsonl",
         "heldout_v6.jsonl",
         "heldout_v7.jsonl",
+        "heldout_v8.jsonl",
     ],
 )
 def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -> None:
@@ -52,6 +53,7 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
         ("heldout_v5.jsonl", 280, 110),
         ("heldout_v6.jsonl", 300, 120),
         ("heldout_v7.jsonl", 300, 120),
+        ("heldout_v8.jsonl", 300, 120),
     ],
 )
 def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
@@ -73,6 +75,7 @@ def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
         ("heldout_v5.jsonl", 25),
         ("heldout_v6.jsonl", 30),
         ("heldout_v7.jsonl", 30),
+        ("heldout_v8.jsonl", 30),
     ],
 )
 def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
@@ -81,7 +84,8 @@ def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int
 
 
 @pytest.mark.parametrize(
-    "name", ["heldout_v4.jsonl", "heldout_v5.jsonl", "heldout_v6.jsonl", "heldout_v7.jsonl"]
+    "name",
+    ["heldout_v4.jsonl", "heldout_v5.jsonl", "heldout_v6.jsonl", "heldout_v7.jsonl", "heldout_v8.jsonl"],
 )
 def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     with_pii = [r for r in rows(name) if r["pii"]]
@@ -91,7 +95,7 @@ def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
 
 
 #: Every labelled set, oldest first: each held-out set must share nothing with the ones before it.
-SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 8)]
+SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 9)]
 
 
 @pytest.mark.parametrize(
@@ -117,6 +121,7 @@ def test_a_held_out_set_shares_no_string_and_no_labelled_value_with_earlier_sets
         ("heldout_v5.jsonl", "make_heldout_v5.py"),
         ("heldout_v6.jsonl", "make_heldout_v6.py"),
         ("heldout_v7.jsonl", "make_heldout_v7.py"),
+        ("heldout_v8.jsonl", "make_heldout_v8.py"),
     ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
@@ -199,6 +204,7 @@ NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
         "heldout_v5.jsonl",
         "heldout_v6.jsonl",
         "heldout_v7.jsonl",
+        "heldout_v8.jsonl",
     ],
 )
 def test_a_held_out_sets_labels_carry_valid_check_digits(name: str) -> None:
@@ -284,6 +290,7 @@ FIVE_SCHEMES = {"ssn", "nino", "nif", "nie", "codice_fiscale"}
         ("heldout_v5.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
         ("heldout_v6.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
         ("heldout_v7.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
+        ("heldout_v8.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
     ],
 )
 def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: set[str]) -> None:
@@ -302,7 +309,8 @@ IBAN_LENGTHS |= {"IE": 22, "IT": 27, "LU": 20, "NL": 18, "NO": 15, "PL": 28, "PT
 
 
 @pytest.mark.parametrize(
-    ("name", "countries"), [("heldout_v5.jsonl", 10), ("heldout_v6.jsonl", 12), ("heldout_v7.jsonl", 12)]
+    ("name", "countries"),
+    [("heldout_v5.jsonl", 10), ("heldout_v6.jsonl", 12), ("heldout_v7.jsonl", 12), ("heldout_v8.jsonl", 12)],
 )
 def test_a_held_out_sets_ibans_come_from_enough_countries_at_their_length(name: str, countries: int) -> None:
     ibans = [value.replace(" ", "").upper() for r in rows(name) for kind, value in r["pii"] if kind == "iban"]
