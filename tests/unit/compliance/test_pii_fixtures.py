@@ -14,6 +14,8 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pii"
 KINDS = {"email", "phone", "card", "iban", "national_id", "ip"}
+#: Every labelled set, oldest first: each held-out set must share nothing with the ones before it.
+SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 9)]
 
 
 def rows(name: str) -> list[dict[str, Any]]:
@@ -22,17 +24,7 @@ def rows(name: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "labelled.jsonl",
-        "heldout.jsonl",
-        "heldout_v2.jsonl",
-        "heldout_v3.jsonl",
-        "heldout_v4.jsonl",
-        "heldout_v5.jsonl",
-        "heldout_v6.jsonl",
-        "heldout_v7.jsonl",
-        "heldout_v8.jsonl",
-    ],
+    SETS_IN_ORDER,
 )
 def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -> None:
     labelled = rows(name)
@@ -92,10 +84,6 @@ def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     several = sum(1 for r in with_pii if len(r["pii"]) > 1)
     assert 0.15 <= several / len(with_pii) <= 0.3, several / len(with_pii)
     assert all((r["group"] == "lookalike") == (not r["pii"]) for r in rows(name))
-
-
-#: Every labelled set, oldest first: each held-out set must share nothing with the ones before it.
-SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 9)]
 
 
 @pytest.mark.parametrize(
@@ -197,15 +185,7 @@ NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "heldout_v2.jsonl",
-        "heldout_v3.jsonl",
-        "heldout_v4.jsonl",
-        "heldout_v5.jsonl",
-        "heldout_v6.jsonl",
-        "heldout_v7.jsonl",
-        "heldout_v8.jsonl",
-    ],
+    SETS_IN_ORDER[2:],
 )
 def test_a_held_out_sets_labels_carry_valid_check_digits(name: str) -> None:
     for row in rows(name):
