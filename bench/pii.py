@@ -53,12 +53,6 @@ from vectorrouter.compliance.pii import STRUCTURED, PiiScrubber, PiiSpan
 from vectorrouter.compliance.pii_eval import PiiEvaluation, evaluate, load_labelled
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pii"
-HELD_OUT = FIXTURES / "heldout.jsonl"
-HELD_OUT_V2 = FIXTURES / "heldout_v2.jsonl"
-HELD_OUT_V3 = FIXTURES / "heldout_v3.jsonl"
-HELD_OUT_V4 = FIXTURES / "heldout_v4.jsonl"
-HELD_OUT_V5 = FIXTURES / "heldout_v5.jsonl"
-TUNING = FIXTURES / "labelled.jsonl"
 NAIVE = {
     "email": re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     "card": re.compile(r"\b(?:\d[ -]?){13,19}\b"),
