@@ -488,12 +488,12 @@ def _date_like(match: str) -> bool:
 
 def _mask_like(value: str) -> bool:
     """A netmask (255.255.240.0) or a wildcard mask (0.0.0.255): contiguous bits, not a host's address."""
+    if value.count(".") != 3:
+        return False  # IPv6
     try:
         bits = int.from_bytes(bytes(int(part) for part in value.split(".")), "big")
     except ValueError:
-        return False  # IPv6, or not four octets
-    if value.count(".") != 3:
-        return False
+        return False  # not four octets of 0-255
     inverted = bits ^ 0xFFFFFFFF
     contiguous_ones = bits and (inverted & (inverted + 1)) == 0  # 1…10…0
     contiguous_wildcard = bits and (bits & (bits + 1)) == 0  # 0…01…1
@@ -692,20 +692,27 @@ class _CuedNumberRecognizer:
     #: Other ways the scheme groups its digits, e.g. (4, 2, 3) with dots for a BSN.
     groupings: ClassVar[tuple[tuple[int, ...], ...]] = ()
 
+    def __init__(self) -> None:
+        shapes = [rf"\d{{{self.digits}}}"] + [
+            r"[. -]".join(rf"\d{{{n}}}" for n in grouping) for grouping in self.groupings
+        ]
+        self._number = re.compile(rf"(?<![\d.,-])(?:{'|'.join(shapes)})(?![\d.,-]?\d)")
+
     def valid(self, number: str) -> bool:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
     def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
         from presidio_analyzer import RecognizerResult
 
-        shapes = [rf"\d{{{self.digits}}}"] + [
-            r"[. -]".join(rf"\d{{{n}}}" for n in grouping) for grouping in self.groupings
-        ]
         out = []
-        for m in re.finditer(rf"(?<![\d.,-])(?:{'|'.join(shapes)})(?![\d.,-]?\d)", text):
-            number = re.sub(r"\D", "", m.group())
-            cued = self.cue.search(text[max(0, m.start() - 40) : m.start()]) or self.named.search(text)
-            if cued and self.valid(number):
+        named: bool | None = None  # whether the value names the scheme anywhere: looked up once, if needed
+        for m in self._number.finditer(text):
+            if not self.cue.search(text[max(0, m.start() - 40) : m.start()]):
+                if named is None:
+                    named = bool(self.named.search(text))
+                if not named:
+                    continue
+            if self.valid(re.sub(r"\D", "", m.group())):
                 out.append(RecognizerResult(self.supported_entities[0], m.start(), m.end(), 1.0))
         return out
 
