@@ -483,7 +483,7 @@ class Router:
     ) -> SearchMode:
         if query is None and vector is None:
             raise InvalidRecord("search needs query text, a vector, or both")
-        has_keyword = bool(self.ladder.keyword_steps(ns))
+        has_keyword = self.ladder.has_keyword_steps(ns)
         if mode is None:
             return "hybrid" if query and has_keyword else "dense"
         if mode not in ("dense", "keyword", "hybrid"):

@@ -18,7 +18,7 @@ import bisect
 import threading
 from typing import Any
 
-__all__ = ["LATENCY_BUCKETS_MS", "Counter", "Gauge", "Histogram", "MetricsRegistry"]
+__all__ = ["LATENCY_BUCKETS_MS", "Counter", "Gauge", "Histogram", "MetricsRegistry", "label_key"]
 
 LabelKey = tuple[tuple[str, str], ...]
 
@@ -27,6 +27,15 @@ LATENCY_BUCKETS_MS: tuple[float, ...] = (0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 
 
 
 _KEYS: dict[tuple[tuple[str, Any], ...], LabelKey] = {}
+
+
+def label_key(**labels: Any) -> LabelKey:
+    """The normalised key of one label set, for the ``*_at`` methods of a hot path that computes it once.
+
+    >>> label_key(step="primary", outcome="ok")
+    (('outcome', 'ok'), ('step', 'primary'))
+    """
+    return _key(labels)
 
 
 def _key(labels: dict[str, Any]) -> LabelKey:
@@ -69,7 +78,10 @@ class Counter(_Metric):
         self.values: dict[LabelKey, float] = {}
 
     def inc(self, amount: float = 1.0, **labels: Any) -> None:
-        key = _key(labels)
+        self.inc_at(_key(labels), amount)
+
+    def inc_at(self, key: LabelKey, amount: float = 1.0) -> None:
+        """:meth:`inc` for a key from :func:`label_key` (the search path keeps its keys)."""
         with self._lock:
             self.values[key] = self.values.get(key, 0.0) + amount
 
@@ -103,9 +115,14 @@ class Histogram(_Metric):
         self.sums: dict[LabelKey, float] = {}
 
     def observe(self, value: float, **labels: Any) -> None:
-        key = _key(labels)
+        self.observe_at(_key(labels), value)
+
+    def observe_at(self, key: LabelKey, value: float) -> None:
+        """:meth:`observe` for a key from :func:`label_key`."""
         with self._lock:
-            counts = self.counts.setdefault(key, [0] * (len(self.buckets) + 1))
+            counts = self.counts.get(key)
+            if counts is None:
+                counts = self.counts[key] = [0] * (len(self.buckets) + 1)
             counts[bisect.bisect_left(self.buckets, value)] += 1
             self.sums[key] = self.sums.get(key, 0.0) + value
 

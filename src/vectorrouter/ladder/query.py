@@ -54,9 +54,10 @@ class LadderExhausted(BackendUnavailable):
         super().__init__(f"no step could answer a search of {namespace} [{tried}]", backend="ladder")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Query:
-    """One validated search, as the router hands it to the ladder."""
+    """One validated search, as the router hands it to the ladder. Treat it as a value: nothing changes it
+    once built (not frozen only because a frozen dataclass costs twice as much to build, once per search)."""
 
     namespace: Namespace
     model: ModelSpec
@@ -127,7 +128,7 @@ class Walk:
 
     def probe_elsewhere(self, step: Step, last: bool, fn: Callable[..., object], *args: object) -> bool:
         """A half-open step is probed on a background thread and passed over, unless nothing comes after it."""
-        if last or step.breaker.state != "half_open":
+        if last or step.breaker.admits_freely() or step.breaker.state != "half_open":
             return False
         sent = step.probe_in_background(lambda: fn(*args))
         self.record(

@@ -224,7 +224,7 @@ class Step:
 
         Caller errors pass straight through and are not held against the store.
         """
-        held = self.held_for()
+        held = self.held_for() if self._held_until else 0.0  # no clock read unless a store asked for quiet
         if held > 0:
             self.stats.record_skip()
             raise StepHeld(f"rate limited: the store asked for {held:.2f}s more quiet", backend=self.name)

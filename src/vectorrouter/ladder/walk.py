@@ -45,7 +45,7 @@ from vectorrouter.errors import (
     ResidencyViolation,
 )
 from vectorrouter.ladder.cache_step import CacheStep
-from vectorrouter.ladder.metrics import MetricsRegistry
+from vectorrouter.ladder.metrics import LabelKey, MetricsRegistry, label_key
 from vectorrouter.ladder.query import Answer, LadderExhausted, Query, Walk, new_query_id
 from vectorrouter.ladder.stats import StepHealth
 from vectorrouter.ladder.step import KeywordStep, Outcome, Step, VectorStep, classify
@@ -133,6 +133,8 @@ class Ladder:
         self._transitions = self.metrics.counter(
             "vr_breaker_transitions_total", "Breaker transitions per step"
         )
+        self._attempt_keys: dict[tuple[str, str], tuple[LabelKey, LabelKey]] = {}
+        self._search_keys: dict[tuple[str, str, bool, bool], tuple[LabelKey, LabelKey]] = {}
         for step in self.steps.values():
             self._breaker.set(0, step=step.name)
             step.on_breaker_change.append(self._breaker_changed)
@@ -212,6 +214,9 @@ class Ladder:
     def keyword_steps(self, ns: Namespace) -> list[KeywordStep]:
         return list(self._path(ns).keywords)
 
+    def has_keyword_steps(self, ns: Namespace) -> bool:
+        return bool(self._path(ns).keywords)
+
     def cache_step(self, ns: Namespace) -> CacheStep | None:
         return self._path(ns).cache
 
@@ -258,7 +263,7 @@ class Ladder:
                 mode=q.mode,
             )
             found = self._cache_lookup(walk, cache, digest)
-        now = time.time() if cache is None else cache.cache.clock()
+        now = 0.0 if cache is None else cache.cache.clock()  # only cached answers age
         answer: Answer | None
         if cache is not None and found is not None and found.answer is not None and found.answer.fresh(now):
             answer = Answer(found.answer.hits, cache.name)
@@ -340,25 +345,21 @@ class Ladder:
             if half is None:
                 return None
             return Answer(half[1][: q.k], half[0].name, degraded=True, complete=False)
-        native: Callable[[], tuple[Step, list[Hit]] | None]
-        foreign: Callable[[], tuple[Step, list[Hit]] | None]
         if q.mode == "dense":
             first: Step | None = vectors[0] if vectors else None
-            alone = cache is None and not (keywords and q.text)
-            native = lambda: walk.first_vector(vectors, q.k, last_resort=alone)  # noqa: E731
-            foreign = lambda: walk.first_keyword(keywords, q.k, last_resort=True)  # noqa: E731
+            got = walk.first_vector(vectors, q.k, last_resort=cache is None and not (keywords and q.text))
         else:
             first = keywords[0] if keywords else None
-            alone = cache is None and not vectors
-            native = lambda: walk.first_keyword(keywords, q.k, last_resort=alone)  # noqa: E731
-            foreign = lambda: walk.first_vector(vectors, q.k, last_resort=True)  # noqa: E731
-        got = native()
+            got = walk.first_keyword(keywords, q.k, last_resort=cache is None and not vectors)
         if got is not None:
             return Answer(got[1], got[0].name, degraded=got[0] is not first)
         stale = self._stale(walk, cache, found, now)
         if stale is not None:
             return stale
-        got = foreign()
+        if q.mode == "dense":  # then the other kind, as a last resort
+            got = walk.first_keyword(keywords, q.k, last_resort=True)
+        else:
+            got = walk.first_vector(vectors, q.k, last_resort=True)
         if got is not None:
             return Answer(got[1], got[0].name, degraded=True, complete=False)
         return None
@@ -377,10 +378,15 @@ class Ladder:
             latency_ms=latency,
             query_id=new_query_id(),
         )
-        self._searches.inc(
-            mode=q.mode, served_by=answer.served_by, degraded=answer.degraded, stale=answer.stale
-        )
-        self._search_ms.observe(latency, mode=q.mode)
+        shape = (q.mode, answer.served_by, answer.degraded, answer.stale)
+        keys = self._search_keys.get(shape)
+        if keys is None:
+            keys = self._search_keys[shape] = (
+                label_key(mode=q.mode, served_by=answer.served_by, degraded=answer.degraded, stale=answer.stale),
+                label_key(mode=q.mode),
+            )
+        self._searches.inc_at(keys[0])
+        self._search_ms.observe_at(keys[1], latency)
         if answer.degraded and log.isEnabledFor(logging.INFO):
             # one line per degraded answer at INFO (an outage would flood WARNING); breaker changes are WARNING
             tried = ", ".join(f"{a.step}={a.outcome}" for a in walk.attempts)
@@ -396,9 +402,15 @@ class Ladder:
 
     # -- observability ----------------------------------------------------------------------------
     def observe_attempt(self, step: str, outcome: Outcome, latency_ms: float) -> None:
-        self._attempts.inc(step=step, outcome=outcome)
-        if outcome not in ("skipped",):
-            self._latency.observe(latency_ms, step=step)
+        keys = self._attempt_keys.get((step, outcome))
+        if keys is None:  # label keys are worked out once per (step, outcome): this runs on every search
+            keys = self._attempt_keys[(step, outcome)] = (
+                label_key(step=step, outcome=outcome),
+                label_key(step=step),
+            )
+        self._attempts.inc_at(keys[0])
+        if outcome != "skipped":
+            self._latency.observe_at(keys[1], latency_ms)
 
     def _breaker_changed(self, name: str, old: BreakerState, new: BreakerState) -> None:
         self._breaker.set(_STATE_VALUE[new], step=name)

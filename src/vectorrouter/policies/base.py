@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 __all__ = ["Chain", "Policy"]
@@ -38,7 +39,7 @@ class Chain(Policy):
     def call(self, fn: Callable[[], T]) -> T:
         wrapped = fn
         for policy in reversed(self.policies):
-            wrapped = _bind(policy, wrapped)
+            wrapped = partial(policy.call, wrapped)
         return wrapped()
 
     def __or__(self, inner: Policy) -> Chain:
@@ -46,7 +47,3 @@ class Chain(Policy):
 
     def __repr__(self) -> str:
         return " | ".join(repr(p) for p in self.policies)
-
-
-def _bind(policy: Policy, fn: Callable[[], T]) -> Callable[[], T]:
-    return lambda: policy.call(fn)

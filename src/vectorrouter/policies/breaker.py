@@ -99,7 +99,17 @@ class CircuitBreaker(Policy):
                 return float("inf")
             return max(0.0, self.recovery_timeout - (self.clock.now() - self._opened_at))
 
+    def admits_freely(self) -> bool:
+        """True when closed and not forced open, read without the lock (the search path asks on every call).
+
+        A racing failure may open the breaker a moment after this says closed: that call goes through, as it
+        would have had it taken the lock a moment earlier.
+        """
+        return self._state == "closed" and not self.forced
+
     def _admit(self) -> None:
+        if self._state == "closed" and not self.forced:
+            return
         with self._lock:
             state = self._current()
             if self.forced:
@@ -131,6 +141,8 @@ class CircuitBreaker(Policy):
             self._current()
 
     def record_success(self) -> None:
+        if self._state == "closed" and not self._failures:
+            return  # nothing to reset
         with self._lock:
             self._failures = 0
             if self._state != "closed":
