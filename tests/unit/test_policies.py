@@ -155,6 +155,34 @@ def test_half_open_admits_only_the_configured_number_of_probes() -> None:
     assert breaker.state == "closed"
 
 
+def test_a_success_resets_the_failure_count_and_only_a_closed_breaker_admits_without_the_lock() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=3, recovery_timeout=5, clock=clock)
+    for _ in range(2):
+        with pytest.raises(BackendUnavailable):
+            breaker.call(Script(BackendUnavailable("blip")))
+    assert breaker.admits_freely()
+    breaker.call(Script())  # resets the two failures: two more must not open it
+    for _ in range(2):
+        with pytest.raises(BackendUnavailable):
+            breaker.call(Script(BackendUnavailable("blip")))
+    assert breaker.state == "closed"
+    assert breaker.admits_freely()
+    with pytest.raises(BackendUnavailable):
+        breaker.call(Script(BackendUnavailable("down")))
+    assert breaker.state == "open"
+    assert not breaker.admits_freely()
+    clock.advance(5)
+    assert breaker.state == "half_open"
+    assert not breaker.admits_freely()
+    breaker.call(Script())
+    assert breaker.admits_freely()
+    breaker.force_open("drill")
+    assert not breaker.admits_freely()
+    with pytest.raises(CircuitOpen):
+        breaker.call(Script())
+
+
 def test_caller_errors_do_not_trip_the_breaker() -> None:
     breaker = CircuitBreaker(failure_threshold=1, clock=FakeClock())
     for _ in range(5):

@@ -51,7 +51,7 @@ from vectorrouter.ladder.stats import StepHealth
 from vectorrouter.ladder.step import KeywordStep, Outcome, Step, VectorStep, classify
 from vectorrouter.policies.breaker import BreakerState
 from vectorrouter.routing.fusion import rrf
-from vectorrouter.types import Attempt, Hit, Namespace, SearchResult
+from vectorrouter.types import Attempt, Namespace, SearchResult
 
 if TYPE_CHECKING:
     from vectorrouter.cache.redis_cache import CacheLookup
@@ -382,7 +382,9 @@ class Ladder:
         keys = self._search_keys.get(shape)
         if keys is None:
             keys = self._search_keys[shape] = (
-                label_key(mode=q.mode, served_by=answer.served_by, degraded=answer.degraded, stale=answer.stale),
+                label_key(
+                    mode=q.mode, served_by=answer.served_by, degraded=answer.degraded, stale=answer.stale
+                ),
                 label_key(mode=q.mode),
             )
         self._searches.inc_at(keys[0])
