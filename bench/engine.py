@@ -12,7 +12,9 @@ numpy, and measures in one run:
 - **numpy-exact**: brute force over an in-memory matrix.
 
 Router and edge-direct queries run in interleaved blocks (ABBA) so machine noise hits both alike. Targets (at
-100k): router p50 ≤ 1.5 ms, router recall@10 ≥ 0.95, router p50 ≤ 1.05 × edge-direct p50.
+100k): router p50 ≤ 1.5 ms, router recall@10 ≥ 0.95, router p50 ≤ 1.05 × edge-direct p50. A second pass puts
+the shard behind a stamping proxy and prints, for those three peers, the median time before, inside and after
+the engine call (informational; the JSON carries it as ``phases_us``).
 
     python bench/engine.py --sizes 100000 --queries 500 --json bench/results/engine.json
 """
@@ -67,6 +69,8 @@ class PeerResult:
     queries: int
     note: str = ""
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    #: Median µs before, inside and after the engine call (router, edge-backend and edge-direct only).
+    phases_us: dict[str, float] | None = None
 
 
 def mixture(
@@ -144,11 +148,11 @@ def bench_router_and_direct(
         ns_filter = qe.Filter(must=[qe.FieldCondition(key="_vr_ns", match=qe.MatchValue(NS))])
         params = qe.SearchParams(hnsw_ef=backend.options.hnsw_ef)
 
-        def direct(q: list[float]) -> list[int]:
+        def direct(q: list[float], engine: Any = shard) -> list[int]:
             req = qe.QueryRequest(
                 limit=K, query=qe.Query.Nearest(q), filter=ns_filter, with_payload=True, params=params
             )
-            return [int(p.payload["_vr_id"]) for p in shard.query(req)]
+            return [int(p.payload["_vr_id"]) for p in engine.query(req)]
 
         def routed(q: list[float]) -> list[int]:
             return [int(h.id) for h in router.search(NS, vector=q, k=K, mode="dense").hits]
@@ -173,6 +177,7 @@ def bench_router_and_direct(
                     ids, ms = timed(lambda fn=fn, q=q: fn(q))
                     lat.append(ms)
                     found.append(ids)
+        phases = engine_phases(backend, qlists, {"router": routed, "edge-backend": adapter}, direct)
         notes = {
             "router": f"{status['indexed_vectors']}/{status['points']} vectors in HNSW, {status['segments']} segments",
             "edge-backend": "QdrantEdgeBackend.search on the same index (adapter, no router)",
@@ -193,11 +198,61 @@ def bench_router_and_direct(
                     len(lat),
                     notes[name],
                     lat,
+                    phases[name],
                 )
             )
         return out
     finally:
         router.close()
+
+
+class _EngineStamps:
+    """Stands in for the Edge shard during the phase pass, stamping when each engine call starts and ends."""
+
+    def __init__(self, shard: Any) -> None:
+        self.shard = shard
+        self.start = self.end = 0.0
+
+    def query(self, request: Any) -> Any:
+        self.start = time.perf_counter()
+        try:
+            return self.shard.query(request)
+        finally:
+            self.end = time.perf_counter()
+
+
+def engine_phases(
+    backend: QdrantEdgeBackend,
+    qlists: list[list[float]],
+    peers: dict[str, Callable[[list[float]], object]],
+    direct: Callable[[list[float], Any], object],
+) -> dict[str, dict[str, float]]:
+    """Where each peer's time goes: median µs before the engine call, inside it and after it.
+
+    A second pass over the queries (interleaved blocks again) with the shard behind a stamping proxy; the
+    proxy costs every peer the same two clock reads. The router's overhead is not only its Python: the
+    engine call itself is slower when more Python runs around it, and this table shows by how much.
+    """
+    store = backend._store
+    stamps = _EngineStamps(store._shard)
+    everyone = {**peers, "edge-direct": lambda q: direct(q, stamps)}
+    split: dict[str, list[tuple[float, float, float]]] = {name: [] for name in everyone}
+    order = list(everyone.items())
+    store._shard = stamps
+    try:
+        for b, start in enumerate(range(0, len(qlists), BLOCK)):
+            for name, fn in order[b % len(order) :] + order[: b % len(order)]:
+                for q in qlists[start : start + BLOCK]:
+                    began = time.perf_counter()
+                    fn(q)
+                    ended = time.perf_counter()
+                    split[name].append((stamps.start - began, stamps.end - stamps.start, ended - stamps.end))
+    finally:
+        store._shard = stamps.shard
+    return {
+        name: dict(zip(("before", "engine", "after"), (np.median(rows, axis=0) * 1e6).tolist(), strict=True))
+        for name, rows in split.items()
+    }
 
 
 def bench_client_local(data: np.ndarray, queries: np.ndarray, cap: int, max_queries: int) -> PeerResult:
@@ -295,6 +350,16 @@ def table(results: list[PeerResult]) -> str:
     return "\n".join(lines)
 
 
+def phase_table(results: list[PeerResult]) -> str:
+    lines = ["   where the time goes, median µs (second pass, engine behind a stamping proxy):"]
+    lines.append(f"   {'peer':<14} {'before':>8} {'engine':>8} {'after':>8}")
+    for r in results:
+        if r.phases_us is not None:
+            ph = r.phases_us
+            lines.append(f"   {r.peer:<14} {ph['before']:>8.1f} {ph['engine']:>8.1f} {ph['after']:>8.1f}")
+    return "\n".join(lines)
+
+
 def check_targets(results: list[PeerResult]) -> dict[str, Any]:
     by = {r.peer: r for r in results}
     router, adapter, direct = by["router"], by["edge-backend"], by["edge-direct"]
@@ -367,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         all_results += results
         targets = check_targets(results)
         print(table(results))
+        print(phase_table(results))
         for name, t in targets.items():
             if "target" not in t:
                 print(f"   {name}: {t['value']:.3f}")
