@@ -108,7 +108,7 @@ class CircuitBreaker(Policy):
         return self._state == "closed" and not self.forced
 
     def _admit(self) -> None:
-        if self._state == "closed" and not self.forced:
+        if self.admits_freely():
             return
         with self._lock:
             state = self._current()
