@@ -74,6 +74,7 @@ _REFERENCE_CUE = re.compile(
     r"número|numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
+    r"account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
@@ -95,7 +96,8 @@ _VERSION_CUE = re.compile(
     r"step|footnote|"
     # the same in the other languages of the default regions, and the schema words before an OID
     r"abschnitt|kapitel|absatz|ziffer|anhang|chapitre|paragraphe|annexe|sección|seccion|capítulo|capitulo|"
-    r"apartado|anexo|sezione|capitolo|allegato|hoofdstuk|paragraaf|bijlage|rozdział|artykuł|"
+    r"apartado|anexo|sezione|capitolo|allegato|hoofdstuk|paragraaf|bijlage|rozdział|artykuł|artikel|artículo|"
+    r"articulo|articolo|artigo|"
     r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$",  # a whole word: not the 'fw' of 'fw-branch-07'
     re.IGNORECASE,
 )
@@ -104,7 +106,7 @@ _PHONE_CUE = re.compile(
     r"\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|sms|text|whatsapp|ring|dial|hotline|"
     r"telefon\w*|téléphone|telephone|teléfono|telefono|telefoon|tlf|tfn|móvil|movil|cellulare|handy|portable|"
     r"mobil\w*|mobiel\w*|gsm|\w*rufnummer|handynummer|faxnummer|\w*belnummer|terugbel\w*|telefoonnummer|"
-    r"celular|contact|"
+    r"celular|telemóvel|telemovel|contact|"
     # 'call us' and 'customer service' in the other languages of the default regions
     r"llame|llamar|llámenos|appelez|appeler|anrufen|rufen|chiamare|chiami|chiamate|bellen|bel|ligue|ligar|"
     r"zadzwoń|dzwoni\w*|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
@@ -151,7 +153,11 @@ def _offline_email_recognizer() -> Any:
             return bool(extract(host).fqdn) or bool(_DOMAIN.search(pattern_text))
 
         def analyze(self, text: str, entities: Any, nlp_artifacts: Any = None, *args: Any) -> Any:
-            found = super().analyze(text, entities, nlp_artifacts, *args)
+            found = [
+                r
+                for r in super().analyze(text, entities, nlp_artifacts, *args)
+                if _mailbox(text, r.start, r.end)
+            ]
             if "%40" in text:
                 found += self._percent_encoded(text)
             if "@" not in text:
@@ -180,6 +186,27 @@ def _offline_email_recognizer() -> Any:
     return OfflineEmailRecognizer()
 
 
+def _mailbox(text: str, start: int, end: int) -> bool:
+    """Whether ``local@host`` at ``text[start:end]`` names a person's mailbox.
+
+    Not: the ``git`` user of an SSH remote (``git@github.com:org/app.git``, ``ssh://git@host:7999/…``), whose
+    host is followed by a path, not a message; a masked address (``o***@telia.com``, masking runs of ``*``); the
+    user part of a SIP URI that is a telephone number (``sip:+34714577894@host``: RFC 3261's telephone
+    subscriber, a phone number, found as one).
+    """
+    local = text[start:end].partition("@")[0]
+    if local == "git" and (
+        text[max(0, start - 6) : start] == "ssh://" or re.match(r":[\w~/]", text[end : end + 2])
+    ):
+        return False
+    if "**" in local:
+        return False
+    head = max(0, start - 8)  # 'sips:+' and the address's own first characters
+    return not any(m.start(1) <= start - head <= m.end(1) for m in _SIP_USER.finditer(text[head:end]))
+
+
+#: The user part of a ``sip:``/``sips:`` URI written as a telephone number (E.164 allows 15 digits).
+_SIP_USER = re.compile(r"(?<![\w])sips?:(\+?\d[\d.()-]{5,18}\d)@", re.IGNORECASE)
 #: A host name with a letter in the label before an alphabetic top-level label ('1.3.0.tgz' is no domain).
 _DOMAIN = re.compile(
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]*[a-z][a-z0-9-]*\.[a-z]{2,63}$", re.IGNORECASE
@@ -354,8 +381,11 @@ class PiiScrubber:
             return 0.0
         if entity == "US_SSN" and re.sub(r"\D", "", text[start:end])[:1] == "9":
             return 0.0  # areas 900-999 were never issued (ITINs live there, in other group ranges)
-        if entity == "CREDIT_CARD" and (before.endswith("+") or _IBAN_HEAD.search(before)):
-            return 0.0  # '+49 151 …' starts a phone number; 'DE95 1203 …' is an account, if a broken one
+        if entity == "CREDIT_CARD" and (
+            before.endswith("+") or _IBAN_HEAD.search(before) or _imei_like(text[start:end])
+        ):
+            # '+49 151 …' starts a phone number; 'DE95 1203 …' is an account, if a broken one
+            return 0.0
         if score >= 1.0:
             return score  # checksum-validated: no cue can make it less certain
         if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before, text[end : end + 2]):
@@ -444,6 +474,8 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         and not re.search(r"phone|tel|mobil|fax|handy|sms", assigned.group(), re.I)
     ):
         return False  # 'ip_local_port_range = 32768 60999': a setting's value
+    if re.fullmatch(r"-?\d{1,3}\.\d{5,}", stripped):
+        return False  # '16.829704': a decimal (a longitude), not a number grouped with one dot
     if stripped.count(".") >= 5:
         return False  # six or more dotted groups: an OID (1.3.6.1.2.1.2.2.1.10), not a French 06.12.34.56.78
     if _IBAN_HEAD.search(before):
@@ -508,7 +540,9 @@ def _version_like(text: str, start: int, before: str) -> bool:
     if "." not in text[start : start + 16]:
         return False  # IPv6: colons only
     if re.search(r"[a-z]/$", before):
-        return True
+        # 'Chrome/131.0.0.0' in a user agent, but 'malik/85.82.128.156:24377' (a VPN user and a host:port)
+        host = _IPV4.match(text, start)
+        return not (host and re.match(r":\d", text[host.end() : host.end() + 2]))
     if start and text[start - 1] in "vV" and (start < 2 or not text[start - 2].isalnum()):
         return True
     return bool(_VERSION_CUE.search(before))
@@ -580,6 +614,15 @@ _IIN_RANGES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
 _PAN = re.compile(r"(?<!\d)(?<!\d[.,])(?<!\d[ -])\d(?:[ -]?\d){11,18}(?![ -]?\d)(?![.,]\d{1,2}(?!\d))")
 
 
+def _imei_like(match: str) -> bool:
+    """15 digits outside American Express's 34/37: an IMEI (15 digits, Luhn check digit too), not a card.
+
+    The card networks issue 15-digit numbers only in Amex's ranges; presidio's pattern takes any 15 digits.
+    """
+    digits = re.sub(r"\D", "", match)
+    return len(digits) == 15 and digits[:2] not in ("34", "37")
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, c in enumerate(reversed(digits)):
@@ -629,10 +672,16 @@ class PossiblePhoneRecognizer:
         import phonenumbers
         from presidio_analyzer import RecognizerResult
 
-        seen: dict[tuple[int, int], Any] = {}
+        seen: dict[tuple[int, int], Any] = {
+            m.span(1): RecognizerResult("PHONE_NUMBER", m.start(1), m.end(1), 0.5)
+            for m in _SIP_USER.finditer(text)
+        }
         # an international number parses the same from any region: one pass; the per-region passes only
-        # run when a phone word is present at all
+        # run when a phone word is present at all. A region's exit code decides whether '00 44 …' reads as
+        # international, so a number written with 00 also gets a pass from a region dialling out with 00.
         regions = self.regions if _PHONE_WORD.search(text) else self.regions[:1]
+        if len(regions) == 1 and _EXIT_00.search(text):
+            regions += tuple(r for r in self.regions if r not in _NANP)[:1]
         for region in regions:
             for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
                 raw = m.raw_string.lstrip("(")
@@ -647,6 +696,10 @@ class PossiblePhoneRecognizer:
                 seen[(m.start, m.end)] = RecognizerResult("PHONE_NUMBER", m.start, m.end, 0.5)
         return list(seen.values())
 
+
+#: ``00`` then a country code, as written outside North America; the NANP dials out with 011.
+_EXIT_00 = re.compile(r"(?<![\w+])00 ?[1-9]")
+_NANP = frozenset({"US", "CA"})
 
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 #: A DNI/NIF written with thousands dots (12.345.678-Z) or an NIE with a dash or space after its letter
@@ -811,7 +864,7 @@ class FiscalCodeRecognizer:
 
 #: An IBAN whose groups are set apart by runs of spaces (OCR, justified print): presidio takes single spaces.
 _SPACED_IBAN = re.compile(
-    r"(?<![A-Z0-9])[A-Z]{2}\d{2}[A-Z0-9]{0,4}(?:(?: {1,3}[A-Z0-9]{1,6}){2,9}|[A-Z0-9]{7,26})(?![A-Z0-9])",
+    r"(?<![A-Z0-9])([A-Z]{2})( ?)\d{2}[A-Z0-9]{0,4}(?:(?: {1,3}[A-Z0-9]{1,12}){1,10}|[A-Z0-9]{7,30})(?![A-Z0-9])",
     re.IGNORECASE,
 )
 #: IBAN length per country (the SWIFT IBAN registry).
@@ -836,9 +889,19 @@ class SpacedIbanRecognizer:
 
         out = []
         for m in _SPACED_IBAN.finditer(text):
-            compact = m.group().replace(" ", "").upper()
-            if _IBAN_LENGTH.get(compact[:2]) == len(compact) and _mod97(compact):
-                out.append(RecognizerResult("IBAN_CODE", m.start(), m.end(), 1.0))
+            country, gap = m.group(1), m.group(2)
+            length = _IBAN_LENGTH.get(country.upper())
+            if length is None or (gap and not country.isupper()):
+                continue  # 'de 12 …' in prose: a country code set apart from its check digits is written in capitals
+            # the groups up to the country's length: words after the account ('… 1257 den 25:e') are not part of it
+            end, compact = m.start(), ""
+            for g in re.finditer(r"[A-Z0-9]+", m.group(), re.IGNORECASE):
+                compact += g.group().upper()
+                end = m.start() + g.end()
+                if len(compact) >= length:
+                    break
+            if len(compact) == length and _mod97(compact):
+                out.append(RecognizerResult("IBAN_CODE", m.start(), end, 1.0))
         return out
 
 

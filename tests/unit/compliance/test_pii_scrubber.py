@@ -391,3 +391,50 @@ def test_hosts_settings_accounts_and_table_ids_are_found(
     scrubber: PiiScrubber, text: str, redacted: str
 ) -> None:
     assert scrubber.redact(text) == redacted
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        # a SIP URI's user part written as a telephone number is that phone, not a mailbox
+        ("INVITE sip:+441632960123@pbx.example.org SIP/2.0", "phone", "+441632960123"),
+        # 'git' is the SSH user of a remote only when a path follows; elsewhere it is a mailbox like any other
+        ("questions to git@example.com today", "email", "git@example.com"),
+        ("sent to ann@example.com", "email", "ann@example.com"),
+        # a host:port after a VPN user name is an address (a product/version pair never carries a port)
+        ("openvpn[311]: alice/198.51.100.23:1194 TLS: Initial packet", "ip", "198.51.100.23"),
+        # 00 is how most of the world dials out: the number after it is international
+        ("Ihr Code wurde an 0044 20 7946 0958 gesendet", "phone", "0044 20 7946 0958"),
+        ("contacto: telemóvel 912 345 678", "phone", "912 345 678"),
+        # an IBAN with its country code set apart, and national groups longer than four characters
+        ("Konto PL 61 1090 1014 0000 0712 1981 2874 den 25:e", "iban", "PL 61 1090 1014 0000 0712 1981 2874"),
+        ("sul conto IT 60 X 05428 11101 000000123456 il 15", "iban", "IT 60 X 05428 11101 000000123456"),
+        ("Amex 378282246310005 on file", "card", "378282246310005"),
+    ],
+)
+def test_values_written_in_protocol_and_national_forms_are_found_exactly(
+    scrubber: PiiScrubber, text: str, kind: str, value: str
+) -> None:
+    found = [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)]
+    assert found == [(kind, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "git clone git@bitbucket.org:team/repo.git",
+        "remote: ssh://git@code.example.com:7999/ops/dns.git",
+        "Código enviado a a***@example.com",
+        "User-Agent: Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36",
+        "zie artikel 3.1.2.4 van de regeling",
+        "Lieferort 52.370216, 4.895168",
+        "Y-tunnus 1572860-0",
+        "Company No. 04711234 · VAT Reg. GB 123 4567 89",
+        "Account number 12-34567-890 (water)",
+        "crash report imei=490154203237518 os=14",
+    ],
+)
+def test_remotes_masks_versions_clauses_coordinates_registers_and_imeis_are_left(
+    scrubber: PiiScrubber, text: str
+) -> None:
+    assert scrubber.detect(text) == []
