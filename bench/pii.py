@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on nine labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on ten labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all nine sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v8
+    python bench/pii.py --json out.json # the same figures (all ten sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v9
 
 The sets, in the order printed:
 
@@ -31,10 +31,14 @@ The sets, in the order printed:
   prompted the mask, module-path, settings, national-IBAN-grouping and named-column rules, so it is in-sample now.
 - held-out v7 (heldout_v7.jsonl, make_heldout_v7.py): written the same blind way after that (autofill dumps,
   crash reports, telemetry, utility bills, tickets, parking fines, membership lists; twelve languages; 151
-  look-alikes). Scored blind at precision 0.985 / recall 0.988; the scrubber was not changed after it.
-- held-out v8 (heldout_v8.jsonl, make_heldout_v8.py): a second blind set for that same, unchanged scrubber (event
-  exports, SIP and DHCP logs, cloud audit logs, KYC forms, prescriptions; thirteen languages; 135 look-alikes).
-  Its figures are the ones that count.
+  look-alikes). Scored blind at precision 0.985 / recall 0.988, and not changed before v8 was scored too.
+- held-out v8 (heldout_v8.jsonl, make_heldout_v8.py): a second blind set for that same scrubber (event exports,
+  SIP and DHCP logs, cloud audit logs, KYC forms, prescriptions; thirteen languages; 135 look-alikes). Scored
+  blind at precision 0.968 / recall 0.972; the errors of v7 and v8 then prompted the SIP, SSH-remote, masked
+  address, host:port, 00-prefix, spaced-IBAN, IMEI, clause, coordinate and register rules, so both are in-sample.
+- held-out v9 (heldout_v9.jsonl, make_heldout_v9.py): written the same blind way after that revision (HR
+  checklists, airline and hotel records, claims, court filings, IoT and Kubernetes logs, SIEM alerts, chat
+  exports, CSV/YAML/SQL; fourteen languages; 150 look-alikes). Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -124,10 +128,11 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v4", "heldout_v4.jsonl", "blind once (0.875/0.889); its errors then informed the revision"),
     ("held_out_v5", "heldout_v5.jsonl", "blind once (0.970/0.963); its errors then informed the revision"),
     ("held_out_v6", "heldout_v6.jsonl", "blind once (0.940/0.953); its errors then informed the revision"),
-    ("held_out_v7", "heldout_v7.jsonl", "blind (0.985/0.988); nothing was changed after it"),
+    ("held_out_v7", "heldout_v7.jsonl", "blind once (0.985/0.988); its errors then informed the revision"),
+    ("held_out_v8", "heldout_v8.jsonl", "blind once (0.968/0.972); its errors then informed the revision"),
     (
-        "held_out_v8",
-        "heldout_v8.jsonl",
+        "held_out_v9",
+        "heldout_v9.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
