@@ -143,8 +143,9 @@ class VectorRouterRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
         docs, info = self._store._runner.run(self._plan(query, kwargs))
-        if info:
-            # attached to this retriever run, as dispatch_custom_event would from inside a runnable
+        # attached to this retriever run, as dispatch_custom_event would from inside a runnable; the child
+        # manager holds exactly the inheritable handlers, so with none there is no one to tell
+        if info and run_manager.inheritable_handlers:
             run_manager.get_child().on_custom_event(EVENT_NAME, info, run_id=run_manager.run_id)
         return docs
 
@@ -152,6 +153,6 @@ class VectorRouterRetriever(BaseRetriever):
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
         docs, info = await self._store._runner.arun(self._plan(query, kwargs))
-        if info:
+        if info and run_manager.inheritable_handlers:
             await run_manager.get_child().on_custom_event(EVENT_NAME, info, run_id=run_manager.run_id)
         return docs

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.language_models import FakeListLLM
 from langchain_core.prompts import ChatPromptTemplate
@@ -149,3 +149,23 @@ def test_an_lcel_chain_answers_from_the_retrieved_context(populated: Router) -> 
     )
     assert chain.invoke("how many strings do violins have?") == "Violins have four strings."
     assert seen == ["acme-violin"]
+
+
+def test_the_event_is_built_only_when_a_handler_can_receive_it(
+    populated: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    children: list[object] = []
+    real = CallbackManagerForRetrieverRun.get_child
+
+    def spy(self: CallbackManagerForRetrieverRun, tag: str | None = None) -> Any:
+        children.append(self)
+        return real(self, tag)
+
+    monkeypatch.setattr(CallbackManagerForRetrieverRun, "get_child", spy)
+    retriever = VectorRouterRetriever(router=populated, namespace="acme:kb", k=1)
+    assert retriever.invoke("violins")[0].id == "acme-violin"
+    assert children == []  # nobody listening: no child manager, no event
+    events = Events()
+    retriever.invoke("violins", config={"callbacks": [events]})
+    assert len(children) == 1
+    assert [name for name, _, _ in events.seen] == [EVENT_NAME]
