@@ -13,7 +13,7 @@ exactly, raises :class:`~vectorrouter.errors.UnsupportedFilter`. ``$ne``/``$nin`
 ``count``/``scroll``/``delete_by_filter`` with a filter page through ``fetch_by_metadata`` (Pinecone has no
 filtered count); deletes then go by id, so the returned count is exactly what was deleted. Pinecone's SDK
 retries 408/429/5xx on its own REST transport (up to three times, honouring Retry-After); a ladder step's
-timeout bounds the whole call, so give this step ``retries = 0`` in ``[ladder.policies]``.
+timeout bounds the whole call, and a Pinecone step gets no ladder retry by default (``retries = 0``).
 
 >>> from vectorrouter.backends.base import IndexSpec
 >>> store = PineconeBackend(IndexSpec.for_dimension(384), host="https://docs-abc.svc.pinecone.io")  # doctest: +SKIP

@@ -25,7 +25,7 @@ which step lists may use too. Further stores are declared under ``[ladder.stores
 
 Without a ``[ladder]`` section the ladder is ``primary`` then ``keyword`` (when a keyword store is configured).
 Embedded stores (numpy, qdrant-edge, tantivy) are called inline without retries; remote ones get a timeout and one
-retry unless configured otherwise.
+retry unless configured otherwise (Pinecone none: its SDK retries on its own).
 """
 
 from __future__ import annotations
@@ -45,10 +45,21 @@ if TYPE_CHECKING:
     from vectorrouter.policies.clock import Clock
     from vectorrouter.routing.indexes import VectorFactory
 
-__all__ = ["IN_PROCESS_KINDS", "CacheConfig", "LadderConfig", "StepPolicyConfig", "StoreConfig"]
+__all__ = [
+    "IN_PROCESS_KINDS",
+    "SELF_RETRYING_KINDS",
+    "CacheConfig",
+    "LadderConfig",
+    "StepPolicyConfig",
+    "StoreConfig",
+]
 
 #: Store kinds that run inside the process: no network, so no timeout thread and no retries by default.
 IN_PROCESS_KINDS = frozenset({"numpy", "qdrant-edge", "tantivy"})
+#: Remote kinds whose client retries failed requests itself (Pinecone's SDK: 408/429/5xx, up to three times,
+#: not configurable for the data plane): no ladder retry by default, so one failed search is not up to eight
+#: requests and the walk moves on to the next step after one timeout.
+SELF_RETRYING_KINDS = frozenset({"pinecone"})
 BUILT_IN = ("primary", "keyword", "cache")
 
 
@@ -195,7 +206,10 @@ class LadderConfig(_Strict):
         self.resolve(list(self.policies), "ladder.policies", primary_kind, keyword_kind)
 
     def policy_for(self, name: str, kind: str, primary_kind: str, keyword_kind: str | None) -> StepPolicy:
-        base = StepPolicy.in_process() if kind in IN_PROCESS_KINDS else StepPolicy()
+        if kind in IN_PROCESS_KINDS:
+            base = StepPolicy.in_process()
+        else:
+            base = StepPolicy(retries=0) if kind in SELF_RETRYING_KINDS else StepPolicy()
         base = self.policy.apply(base)
         alias, _ = self._kinds(primary_kind, keyword_kind)
         for key, override in self.policies.items():

@@ -53,9 +53,16 @@ def test_extra_stores_policies_and_namespace_lists_are_built() -> None:
 def test_in_process_stores_default_to_inline_calls_and_remote_ones_to_a_timeout() -> None:
     ladder = LadderConfig()
     assert ladder.policy_for("numpy", "numpy", "numpy", None) == StepPolicy.in_process()
-    remote = ladder.policy_for("pinecone", "pinecone", "numpy", None)
+    remote = ladder.policy_for("qdrant", "qdrant", "numpy", None)
     assert remote.timeout == StepPolicy().timeout
     assert remote.retries == 1
+
+
+def test_a_store_whose_client_retries_itself_gets_no_ladder_retry_unless_asked() -> None:
+    pinecone = LadderConfig().policy_for("pinecone", "pinecone", "numpy", None)
+    assert (pinecone.retries, pinecone.timeout) == (0, StepPolicy().timeout)
+    asked = LadderConfig.model_validate({"policies": {"primary": {"retries": 2}}})
+    assert asked.policy_for("pinecone", "pinecone", "pinecone", None).retries == 2  # the primary step
 
 
 def test_step_policy_section_converts_milliseconds() -> None:
