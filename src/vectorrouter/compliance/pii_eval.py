@@ -42,6 +42,8 @@ class PiiEvaluation:
     kinds: dict[str, KindScore] = field(default_factory=dict)
     leaks: list[str] = field(default_factory=list)
     false_positives: list[str] = field(default_factory=list)
+    #: Labelled values no span of their kind overlapped, as ``kind: 'value' in 'text'``.
+    misses: list[str] = field(default_factory=list)
 
     def total(self, kinds: Iterable[str] | None = None) -> KindScore:
         wanted = set(kinds) if kinds is not None else set(self.kinds)
@@ -93,9 +95,10 @@ def evaluate(
             else:
                 score.fp += 1
                 result.false_positives.append(f"{span.kind}: {text[span.start : span.end]!r} in {text!r}")
-        for i, (kind, _, _) in enumerate(gold):
+        for i, (kind, start, end) in enumerate(gold):
             if i not in matched_gold:
                 result.kinds.setdefault(kind, KindScore()).fn += 1
+                result.misses.append(f"{kind}: {text[start:end]!r} in {text!r}")
         if redact is not None:
             red = redact(text)
             result.leaks += [value for _, value in row["pii"] if value in red]

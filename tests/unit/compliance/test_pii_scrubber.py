@@ -438,3 +438,24 @@ def test_remotes_masks_versions_clauses_coordinates_registers_and_imeis_are_left
     scrubber: PiiScrubber, text: str
 ) -> None:
     assert scrubber.detect(text) == []
+
+
+def test_evaluation_lists_each_false_positive_and_each_miss_once() -> None:
+    from vectorrouter.compliance.pii import PiiSpan
+
+    rows = [
+        {"text": "mail a@example.com or call 555", "pii": [["email", "a@example.com"], ["phone", "555"]]},
+        {"text": "order 42", "pii": []},
+    ]
+
+    def detect(text: str) -> list[PiiSpan]:
+        return (
+            [PiiSpan("email", 5, 18, 1.0, "EMAIL_ADDRESS")]
+            if "mail" in text
+            else [PiiSpan("phone", 6, 8, 0.5, "PHONE_NUMBER")]
+        )
+
+    result = evaluate(rows, detect)
+    assert result.misses == ["phone: '555' in 'mail a@example.com or call 555'"]
+    assert result.false_positives == ["phone: '42' in 'order 42'"]
+    assert (result.kinds["email"].tp, result.kinds["phone"].fp, result.kinds["phone"].fn) == (1, 1, 1)
