@@ -615,12 +615,10 @@ _PAN = re.compile(r"(?<!\d)(?<!\d[.,])(?<!\d[ -])\d(?:[ -]?\d){11,18}(?![ -]?\d)
 
 
 def _imei_like(match: str) -> bool:
-    """15 digits outside American Express's 34/37: an IMEI (15 digits, Luhn check digit too), not a card.
-
-    The card networks issue 15-digit numbers only in Amex's ranges; presidio's pattern takes any 15 digits.
-    """
+    """15 digits no network issues (by ``_IIN_RANGES``: only American Express's 34/37): an IMEI, which is 15
+    digits with a Luhn check digit too, not a card. presidio's pattern takes any 15 digits."""
     digits = re.sub(r"\D", "", match)
-    return len(digits) == 15 and digits[:2] not in ("34", "37")
+    return len(digits) == 15 and not _card_number(digits)
 
 
 def _luhn(digits: str) -> bool:
