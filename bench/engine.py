@@ -30,10 +30,10 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import qdrant_edge as qe
@@ -55,6 +55,7 @@ TARGET_P50_MS = 1.5
 TARGET_RECALL = 0.95
 TARGET_OVERHEAD = 0.05
 BLOCK = 25
+T = TypeVar("T")
 
 
 @dataclass
@@ -169,14 +170,10 @@ def bench_router_and_direct(
             name: ([], []) for name in ("router", "edge-backend", "edge-direct")
         }
         peers = [(routed, *runs["router"]), (adapter, *runs["edge-backend"]), (direct, *runs["edge-direct"])]
-        # Blocks of BLOCK queries, the peers taking turns to go first: machine noise hits all alike, and no
-        # peer runs a query right after another ran it with the graph still in the CPU cache.
-        for b, start in enumerate(range(0, len(qlists), BLOCK)):
-            for fn, lat, found in peers[b % 3 :] + peers[: b % 3]:
-                for q in qlists[start : start + BLOCK]:
-                    ids, ms = timed(lambda fn=fn, q=q: fn(q))
-                    lat.append(ms)
-                    found.append(ids)
+        for (fn, lat, found), q in interleaved(peers, qlists):
+            ids, ms = timed(lambda fn=fn, q=q: fn(q))
+            lat.append(ms)
+            found.append(ids)
         phases = engine_phases(backend, qlists, {"router": routed, "edge-backend": adapter}, direct)
         notes = {
             "router": f"{status['indexed_vectors']}/{status['points']} vectors in HNSW, {status['segments']} segments",
@@ -204,6 +201,16 @@ def bench_router_and_direct(
         return out
     finally:
         router.close()
+
+
+def interleaved(peers: Sequence[T], qlists: list[list[float]]) -> Iterator[tuple[T, list[float]]]:
+    """``(peer, query)`` in blocks of BLOCK queries, the peers taking turns to go first: machine noise hits all
+    alike, and no peer runs a query right after another ran it with the graph still in the CPU cache."""
+    for b, start in enumerate(range(0, len(qlists), BLOCK)):
+        turn = b % len(peers)
+        for peer in [*peers[turn:], *peers[:turn]]:
+            for q in qlists[start : start + BLOCK]:
+                yield peer, q
 
 
 class _EngineStamps:
@@ -237,16 +244,13 @@ def engine_phases(
     stamps = _EngineStamps(store._shard)
     everyone = {**peers, "edge-direct": lambda q: direct(q, stamps)}
     split: dict[str, list[tuple[float, float, float]]] = {name: [] for name in everyone}
-    order = list(everyone.items())
     store._shard = stamps
     try:
-        for b, start in enumerate(range(0, len(qlists), BLOCK)):
-            for name, fn in order[b % len(order) :] + order[: b % len(order)]:
-                for q in qlists[start : start + BLOCK]:
-                    began = time.perf_counter()
-                    fn(q)
-                    ended = time.perf_counter()
-                    split[name].append((stamps.start - began, stamps.end - stamps.start, ended - stamps.end))
+        for (name, fn), q in interleaved(list(everyone.items()), qlists):
+            began = time.perf_counter()
+            fn(q)
+            ended = time.perf_counter()
+            split[name].append((stamps.start - began, stamps.end - stamps.start, ended - stamps.end))
     finally:
         store._shard = stamps.shard
     return {
