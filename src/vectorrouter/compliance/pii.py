@@ -15,8 +15,11 @@ international prefix or right after a phone word; IBANs in lower case or irregul
 registered length and mod 97); addresses in file names, URL-encoded, or under top-level domains the bundled
 suffix list lacks. Look-alikes are rejected by the definition of what they are written as: a dotted quad after
 ``v``, ``Product/`` or a version/section word is a version or clause number, a netmask is no host, a number
-with a valid ISBN check digit in ISBN hyphenation is a book, and dates, decimals, times, settings, OIDs,
-reference codes and bare digit runs with no phone word before them are no phone numbers. ``bench/pii.py``
+with a valid ISBN check digit in ISBN hyphenation is a book, one with a valid CAS check digit in CAS form is a
+chemical, a release numbered 119.0.5481.68 is a version, and dates (ISO ones too), decimals, times, settings,
+OIDs, part and reference codes and bare digit runs with no phone word before them are no phone numbers; an
+address word right before a dotted quad ('dhcp lease', 'peer') makes it a host whatever version word came
+earlier. ``bench/pii.py``
 scores all this on blind held-out sets written by authors who never read this module.
 
 National ids on by default: US SSN, UK NINO, Spanish DNI/NIF and NIE (also punctuated: ``12.345.678-Z``,
@@ -74,7 +77,7 @@ _REFERENCE_CUE = re.compile(
     r"número|numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
-    r"account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
+    r"p/n|cas|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
@@ -111,7 +114,7 @@ _PHONE_CUE = re.compile(
     r"llame|llamar|llámenos|appelez|appeler|anrufen|rufen|chiamare|chiami|chiamate|bellen|bel|ligue|ligar|"
     r"zadzwoń|dzwoni\w*|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
     # 'contact' and 'write/ring me' as classified ads put it
-    r"contacto|contato|kontakt|kontakta|skriv|ringe|soita|puhelin|"
+    r"contacto|contato|kontakt\w*|skriv|ringe|soita|puhelin|(?:za)?dzwoni\w*|"
     r"klantenservice)"
     r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
     re.IGNORECASE,
@@ -119,6 +122,8 @@ _PHONE_CUE = re.compile(
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
 #: A calendar date written with dots or slashes (07.12.2026, 3/4/85): day and month are checked in ``_date_like``.
 _DOTTED_DATE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d]|[./-]\d)")
+#: An ISO 8601 calendar date, year first (2024-04-22, also glued to its time: 2024-04-22T16:16:13Z).
+_ISO_DATE = re.compile(r"(?<![\d./-])(?:19|20)\d\d([./-])(\d{1,2})\1(\d{1,2})(?!\d|[./-]\d)")
 _PHONE_WORD = re.compile(_PHONE_CUE.pattern.split(r"\b\W")[0] + r"\b", re.IGNORECASE)
 # A structured-PII kind always has a digit, an '@' or a ':' in it; other strings skip the recognizers.
 _MAY_HOLD = re.compile(r"[0-9@:]")
@@ -478,6 +483,12 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         return False  # '16.829704': a decimal (a longitude), not a number grouped with one dot
     if stripped.count(".") >= 5:
         return False  # six or more dotted groups: an OID (1.3.6.1.2.1.2.2.1.10), not a French 06.12.34.56.78
+    if not international and _BUILD_VERSION.fullmatch(stripped):
+        return False  # '115.0.6271.96': a release numbered major.minor.build.patch; no plan groups one digit
+    if _CODE_SUFFIX.match(after):
+        return False  # '84-6358-074-C': the digits of a part number that goes on past them
+    if _cas_number(stripped):
+        return False  # '705064-90-0': a CAS registry number, its last digit checking the others
     if _IBAN_HEAD.search(before):
         return False  # the tail of an account number after its 'NL28 ABNA' head
     if not international and _date_like(match):
@@ -491,6 +502,23 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
     if not international and stripped.isdigit() and not _PHONE_CUE.search(before[-32:]):
         return False  # a bare run of digits with no phone word before it: an id, a count, a timestamp
     return not _ID_CUE.search(before)
+
+
+#: Three or more dotted groups with a one-digit group after the first: how releases are numbered (119.0.5481.68).
+_BUILD_VERSION = re.compile(r"\d+(?:\.\d+)*\.\d(?:\.\d+)+")
+#: Right after a number, a dash and a letter or digit: the number is the head of a longer code.
+_CODE_SUFFIX = re.compile(r"-\w")
+_CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)")
+
+
+def _cas_number(value: str) -> bool:
+    """A CAS registry number: 2-7 digits, 2 digits, then a check digit, the sum of the other digits weighted
+    1, 2, 3… from the right, modulo 10 (Chemical Abstracts Service's definition)."""
+    m = _CAS.fullmatch(value)
+    if m is None:
+        return False
+    body = m.group(1) + m.group(2)
+    return sum(i * int(d) for i, d in enumerate(reversed(body), start=1)) % 10 == int(m.group(3))
 
 
 _TIME_BEFORE = re.compile(r"\d:$")
@@ -509,13 +537,13 @@ _ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
 
 
 def _date_like(match: str) -> bool:
-    """Holds ``dd.mm.yyyy``, ``d.m.yy``, ``mm/dd/yyyy``, ``dd-mm-yyyy``: a real day and month in either order
-    (a date with its time after it, '14.08.2024 16:57', is no phone number either)."""
+    """Holds ``dd.mm.yyyy``, ``d.m.yy``, ``mm/dd/yyyy``, ``dd-mm-yyyy`` (a real day and month in either order) or
+    an ISO ``yyyy-mm-dd`` (a date with its time after it, '14.08.2024 16:57', is no phone number either)."""
     for m in _DOTTED_DATE.finditer(match):
         a, b = int(m.group(1)), int(m.group(3))
         if (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31):
             return True
-    return False
+    return any(1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31 for m in _ISO_DATE.finditer(match))
 
 
 def _mask_like(value: str) -> bool:
@@ -534,6 +562,15 @@ def _mask_like(value: str) -> bool:
     )
 
 
+#: Right before a dotted quad, these say it is an address, whatever version word came a few words earlier
+#: ('fw v5.22.9 dhcp lease 185.131.104.68').
+_HOST_CUE = re.compile(
+    r"(?<![\w-])(?:ip|ipv4|addr|address|adresse|dirección|direccion|indirizzo|adres|endereço|host|gateway|gw|"
+    r"dns|lease|leased|src|dst|peer|client|server|inet|nat)\s*[:=]?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _version_like(text: str, start: int, before: str) -> bool:
     """A dotted quad right after 'v' (v4.19.0.3), after 'Product/' (Chrome/131.0.0.0 in a user agent) or after a
     version/section word is not an IP address."""
@@ -545,7 +582,7 @@ def _version_like(text: str, start: int, before: str) -> bool:
         return not (host and re.match(r":\d", text[host.end() : host.end() + 2]))
     if start and text[start - 1] in "vV" and (start < 2 or not text[start - 2].isalnum()):
         return True
-    return bool(_VERSION_CUE.search(before))
+    return bool(_VERSION_CUE.search(before)) and not _HOST_CUE.search(before)
 
 
 def _in_longer_dotted(text: str, start: int, end: int) -> bool:

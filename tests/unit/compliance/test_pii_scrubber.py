@@ -459,3 +459,44 @@ def test_evaluation_lists_each_false_positive_and_each_miss_once() -> None:
     assert result.misses == ["phone: '555' in 'mail a@example.com or call 555'"]
     assert result.false_positives == ["phone: '42' in 'order 42'"]
     assert (result.kinds["email"].tp, result.kinds["phone"].fp, result.kinds["phone"].fn) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an ISO date glued to its time, after a phone word ('kontakt', 'call')
+        "letzter Kontakt 2025-03-14T09:26:53.589Z, Status OK",
+        "call logged 1999-12-31T23:59:01Z",
+        # a browser-style release: no numbering plan groups a single digit between dots
+        "Browser 117.0.5751.90 crashed twice",
+        "rolled out 112.0.4203.66 to the fleet",
+        # the digits of a part number that goes on past them
+        "Spare 93-1791-174-A, qty 2",
+        "Bauteil 69-8424-470-C im Lager",
+        # CAS registry numbers: the last digit checks the others
+        "Reagenz 620528-87-2 geliefert",
+        "sample of 360494-23-1, 0.5 mg/L",
+    ],
+)
+def test_iso_dates_releases_part_and_cas_numbers_are_not_phones(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.detect(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        # an address word right before the quad outweighs a firmware version a few words back
+        ("node-7 fw 2.4.1 dhcp lease 198.51.100.77 granted", "ip", "198.51.100.77"),
+        ("kernel 6.1 up, peer 203.0.113.45 connected", "ip", "203.0.113.45"),
+        # compounds of 'kontakt' and the Polish 'will call' are phone words
+        ("Kontaktinfo: 38 41 27 95", "phone", "38 41 27 95"),
+        ("Kurier zadzwoni pod numer (22) 6543219 rano", "phone", "(22) 6543219"),
+        # a CAS-shaped number with a wrong check digit is still a phone after a phone word
+        ("Tel. 10043-35-4", "phone", "10043-35-4"),
+    ],
+)
+def test_hosts_after_version_words_and_phones_after_compound_phone_words_are_found(
+    scrubber: PiiScrubber, text: str, kind: str, value: str
+) -> None:
+    found = [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)]
+    assert found == [(kind, value)]
