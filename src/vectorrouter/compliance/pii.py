@@ -9,7 +9,7 @@ package registry; the engine's context boost is replaced by a small, explicit on
 
 Recognizers of our own fill gaps in presidio's, each built from a published definition rather than from
 examples: card numbers by issuer identification number (ISO/IEC 7812 IIN ranges and the lengths each network
-issues, any grouping, always Luhn-checked); phone numbers that are *possible* under the numbering plan of
+issues, in one run or in groups of four or more, always Luhn-checked); phone numbers that are *possible* under the numbering plan of
 their country (libphonenumber's length rules, without its "currently assigned" check) when written with an
 international prefix or right after a phone word; IBANs in lower case or irregular grouping (each country's
 registered length and mod 97); addresses in file names, URL-encoded, or under top-level domains the bundled
@@ -17,10 +17,11 @@ suffix list lacks. Look-alikes are rejected by the definition of what they are w
 ``v``, ``Product/`` or a version/section word is a version or clause number, a netmask is no host, a number
 with a valid ISBN check digit in ISBN hyphenation is a book, one with a valid CAS check digit in CAS form is a
 chemical, a release numbered 119.0.5481.68 is a version, and dates (ISO ones too), decimals, times, settings,
-OIDs, part and reference codes and bare digit runs with no phone word before them are no phone numbers; an
-address word right before a dotted quad ('dhcp lease', 'peer') makes it a host whatever version word came
-earlier. ``bench/pii.py``
-scores all this on blind held-out sets written by authors who never read this module.
+OIDs, part and reference codes, dotted groups no plan prints (8.13.335.6525), numbers with no trunk 0 at a
+length only trunk-0 plans use, and bare digit runs, all three with no phone word before them, are no phone
+numbers; 12-13 digits with a GS1 check digit and no card word before them are a barcode; an address word right
+before a dotted quad ('dhcp lease', 'peer') makes it a host whatever version word came earlier.
+``bench/pii.py`` scores all this on blind held-out sets written by authors who never read this module.
 
 National ids on by default: US SSN, UK NINO, Spanish DNI/NIF and NIE (also punctuated: ``12.345.678-Z``,
 ``Y-1234567-L``, always with the mod-23 letter), Italian codice fiscale (compact or spaced, with its check
@@ -77,7 +78,7 @@ _REFERENCE_CUE = re.compile(
     r"número|numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
-    r"p/n|cas|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
+    r"p/n|cas|ean|gtin|upc|barcode|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
@@ -387,7 +388,10 @@ class PiiScrubber:
         if entity == "US_SSN" and re.sub(r"\D", "", text[start:end])[:1] == "9":
             return 0.0  # areas 900-999 were never issued (ITINs live there, in other group ranges)
         if entity == "CREDIT_CARD" and (
-            before.endswith("+") or _IBAN_HEAD.search(before) or _imei_like(text[start:end])
+            before.endswith("+")
+            or _IBAN_HEAD.search(before)
+            or _imei_like(text[start:end])
+            or _gtin_like(text[start:end], before)
         ):
             # '+49 151 …' starts a phone number; 'DE95 1203 …' is an account, if a broken one
             return 0.0
@@ -483,6 +487,17 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         return False  # '16.829704': a decimal (a longitude), not a number grouped with one dot
     if stripped.count(".") >= 5:
         return False  # six or more dotted groups: an OID (1.3.6.1.2.1.2.2.1.10), not a French 06.12.34.56.78
+    if not international and not _dotted_like_a_plan(stripped):
+        return False  # '8.13.335.6525', '17.20.544.6789': dotted groups no numbering plan prints
+    if (
+        not international
+        and digits[0] != "0"
+        and not 9 <= len(digits) <= 11
+        and not _PHONE_CUE.search(before[-32:])
+    ):
+        # '4985-5992', '16-92-24 21534105': no trunk 0, so only a plan without one could print it (NANP 10 or
+        # 1 + 10 digits, Spanish, Italian mobile and Indian numbers 9-10), and those lengths it has not
+        return False
     if not international and _BUILD_VERSION.fullmatch(stripped):
         return False  # '115.0.6271.96': a release numbered major.minor.build.patch; no plan groups one digit
     if _CODE_SUFFIX.match(after):
@@ -509,6 +524,17 @@ _BUILD_VERSION = re.compile(r"\d+(?:\.\d+)*\.\d(?:\.\d+)+")
 #: Right after a number, a dash and a letter or digit: the number is the head of a longer code.
 _CODE_SUFFIX = re.compile(r"-\w")
 _CAS = re.compile(r"(\d{2,7})-(\d{2})-(\d)")
+#: How numbers without a trunk prefix are printed with dots: NANP 415.555.0123 (optionally after 1.), Spanish and
+#: Portuguese nine-digit numbers 912.345.678, 91.234.56.78, 912.34.56.78.
+_DOTTED_PLANS = frozenset({(3, 3, 4), (1, 3, 3, 4), (3, 3, 3), (2, 3, 2, 2), (3, 2, 2, 2)})
+
+
+def _dotted_like_a_plan(value: str) -> bool:
+    """False for a number written with dots only, whose first group has no trunk 0 and whose grouping no
+    numbering plan prints that way (a release '8.13.335.6525'); True for everything else."""
+    if "." not in value or not re.fullmatch(r"\d+(?:\.\d+)+", value) or value[0] == "0":
+        return True
+    return tuple(len(g) for g in value.split(".")) in _DOTTED_PLANS
 
 
 def _cas_number(value: str) -> bool:
@@ -658,6 +684,28 @@ def _imei_like(match: str) -> bool:
     return len(digits) == 15 and not _card_number(digits)
 
 
+def _card_grouping(value: str) -> bool:
+    """Cards are printed in one run or in groups of four or more (4-4-4-4, Amex 4-6-5), the last group maybe
+    shorter; '57-25-57 84948772' (a UK sort code and account) is no card however its digits check."""
+    groups = re.split(r"[ -]", value)
+    return all(len(g) >= 4 for g in groups[:-1])
+
+
+def _gtin_like(match: str, before: str) -> bool:
+    """12 or 13 digits in one run with a valid GS1 check digit (UPC-A, EAN-13) and no card word before them: a
+    barcode. Cards of those lengths are all but gone (Visa's 13-digit numbers, the odd 12-digit Maestro)."""
+    if not (match.isdigit() and len(match) in (12, 13)) or _CARD_WORD.search(before[-32:]):
+        return False
+    body, check = match[:-1], int(match[-1])
+    weighted = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - weighted % 10) % 10 == check
+
+
+_CARD_WORD = re.compile(
+    r"card|karte|carte|tarjeta|carta|kaart|karta|cartão|visa|mastercard|maestro|pan\b", re.I
+)
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, c in enumerate(reversed(digits)):
@@ -683,7 +731,7 @@ class IinCardRecognizer:
 
         out = []
         for m in _PAN.finditer(text):
-            if _card_number(re.sub(r"\D", "", m.group())):
+            if _card_grouping(m.group()) and _card_number(re.sub(r"\D", "", m.group())):
                 out.append(RecognizerResult("CREDIT_CARD", m.start(), m.end(), 1.0))
         return out
 

@@ -500,3 +500,42 @@ def test_hosts_after_version_words_and_phones_after_compound_phone_words_are_fou
 ) -> None:
     found = [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)]
     assert found == [(kind, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # dotted groups no numbering plan prints (a four-part release), with no trunk 0 before them
+        "Value: 8.13.335.6525",
+        "created 17.20.544.6789 by job",
+        # no trunk 0 and a length only plans with one use, and no phone word
+        "created 4985-5992 by job",
+        "16-92-24 21534105",
+        # a UK sort code and account number: no card is printed in groups of two
+        "id=57-25-57 84948772",
+        # EAN-13 barcodes whose digits also pass Luhn, and one after its own name
+        "id=6635651457589",
+        "Value: 6740764165655",
+        "EAN 004489919518",
+    ],
+)
+def test_releases_sort_codes_and_barcodes_are_not_phones_or_cards(scrubber: PiiScrubber, text: str) -> None:
+    assert scrubber.detect(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("call 4985 5992", "phone", "4985 5992"),
+        ("Tel. 415.555.0123", "phone", "415.555.0123"),
+        ("Ph: 1.415.555.0123", "phone", "1.415.555.0123"),
+        ("teléfono 912.345.678", "phone", "912.345.678"),
+        # a 13-digit Visa number that happens to carry a valid GS1 check digit too, named as a card
+        ("Visa card 4626852567377", "card", "4626852567377"),
+    ],
+)
+def test_phones_and_cards_beside_those_look_alikes_are_still_found(
+    scrubber: PiiScrubber, text: str, kind: str, value: str
+) -> None:
+    found = [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)]
+    assert found == [(kind, value)]
