@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on ten labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on eleven labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all ten sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v9
+    python bench/pii.py --json out.json # the same figures (all eleven sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v10
 
 The sets, in the order printed:
 
@@ -38,7 +38,14 @@ The sets, in the order printed:
   address, host:port, 00-prefix, spaced-IBAN, IMEI, clause, coordinate and register rules, so both are in-sample.
 - held-out v9 (heldout_v9.jsonl, make_heldout_v9.py): written the same blind way after that revision (HR
   checklists, airline and hotel records, claims, court filings, IoT and Kubernetes logs, SIEM alerts, chat
-  exports, CSV/YAML/SQL; fourteen languages; 150 look-alikes). Its figures are the ones that count.
+  exports, CSV/YAML/SQL; fourteen languages; 150 look-alikes). Scored blind at precision 0.979 / recall 0.988
+  (targets met); its errors then prompted the ISO-date, release, part-number, CAS and host-word rules, so it is
+  in-sample now.
+- held-out v10 (heldout_v10.jsonl, make_heldout_v10.py): written the same blind way after that revision
+  (returns and marketplace listings, customs declarations, real-estate listings, school admin, meter readings,
+  SEPA lines, CVs, e-mail signatures, calendar invites, JSON API responses, CDRs, firewall and NAT tables, DNS
+  zone files, vehicle and visa forms; seventeen languages; 150 look-alikes). Its figures are the ones that
+  count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -130,9 +137,10 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v6", "heldout_v6.jsonl", "blind once (0.940/0.953); its errors then informed the revision"),
     ("held_out_v7", "heldout_v7.jsonl", "blind once (0.985/0.988); its errors then informed the revision"),
     ("held_out_v8", "heldout_v8.jsonl", "blind once (0.968/0.972); its errors then informed the revision"),
+    ("held_out_v9", "heldout_v9.jsonl", "blind once (0.979/0.988); its errors then informed the revision"),
     (
-        "held_out_v9",
-        "heldout_v9.jsonl",
+        "held_out_v10",
+        "heldout_v10.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
