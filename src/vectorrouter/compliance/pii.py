@@ -35,6 +35,7 @@ pipeline directory, or a loaded ``spacy.Language``): without one, names pass thr
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import threading
@@ -71,14 +72,15 @@ _KIND_OF = {
 _CONTEXT_BOOST = 0.35
 #: Words that, right before a number, say it is a reference and not a person's (unvalidated kinds only).
 _REFERENCE_CUE = re.compile(
-    r"(?:order|ord|invoice|inv|ref|reference|ticket|case|isbn|issn|sku|part|serial|tracking|version|build|po|"
+    # a whole word (the 'ts' ending 'Complaints:' is no timestamp), or the tail of a compound (Rechnungsnr.)
+    r"(?<!\w)(?:\w*nr|order|ord|invoice|inv|ref|reference|ticket|case|isbn|issn|sku|part|serial|tracking|version|build|po|"
     r"account\s+no|batch|lot|model|item|receipt|booking|confirmation|parcel|shipment|consignment|waybill|awb|"
     # the same words in the other languages of the default phone regions (de, fr, es, it, nl, pl, pt)
     r"nr|artikel|bestellung|bestell|rechnung|auftrag|kunden|mandat|référence|réf|commande|facture|article|"
-    r"número|numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
+    r"número|\w*numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
-    r"p/n|cas|ean|gtin|upc|barcode|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
+    r"p/n|cas|ean|gtin|upc|barcode|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
@@ -383,10 +385,15 @@ class PiiScrubber:
             _version_like(text, start, before)
             or _in_longer_dotted(text, start, end)
             or _mask_like(text[start:end])
+            or _no_host(text, start, end, before)
         ):
             return 0.0
         if entity == "US_SSN" and re.sub(r"\D", "", text[start:end])[:1] == "9":
             return 0.0  # areas 900-999 were never issued (ITINs live there, in other group ranges)
+        if _KIND_OF.get(entity) == "national_id" and _inside_digit_groups(text, start, end):
+            return 0.0  # '00 801 100 12 3456 789 012': a stretch of a longer grouped number (a meter's MPAN)
+        if entity == "IBAN_CODE" and not _registered_length(text[start:end]):
+            return 0.0  # 'GB60 LOYD 3008 9714 7328 116': 23 characters where the United Kingdom registered 22
         if entity == "CREDIT_CARD" and (
             before.endswith("+")
             or _IBAN_HEAD.search(before)
@@ -489,15 +496,17 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         return False  # six or more dotted groups: an OID (1.3.6.1.2.1.2.2.1.10), not a French 06.12.34.56.78
     if not international and not _dotted_like_a_plan(stripped):
         return False  # '8.13.335.6525', '17.20.544.6789': dotted groups no numbering plan prints
-    if (
-        not international
-        and digits[0] != "0"
-        and not 9 <= len(digits) <= 11
-        and not _PHONE_CUE.search(before[-32:])
-    ):
-        # '4985-5992', '16-92-24 21534105': no trunk 0, so only a plan without one could print it (NANP 10 or
-        # 1 + 10 digits, Spanish, Italian mobile and Indian numbers 9-10), and those lengths it has not
-        return False
+    if stripped.startswith("++"):
+        return False  # '+++984/2823/68007+++': a Belgian structured payment reference, never a dial string
+    if not international and digits[0] != "0":
+        # no trunk 0, so only a plan without one could print it: NANP 10 or 1 + 10 digits, Spanish, Italian
+        # mobile and Indian numbers 9-10 ('4985-5992', '16-92-24 21534105' are none, '23415-4412-18873' never)
+        if len(digits) > 11 or (len(digits) < 9 and not _PHONE_CUE.search(before[-32:])):
+            return False
+        if "/" in stripped or _EIN.fullmatch(stripped) or _HU_TAX.fullmatch(stripped):
+            return False  # '24/0611/0087', '2024/118872': slash-grouped references; 'EIN 84-2271938'
+    if _TIME_RANGE.fullmatch(stripped):
+        return False  # '08.20–09.40': a time slot
     if not international and _BUILD_VERSION.fullmatch(stripped):
         return False  # '115.0.6271.96': a release numbered major.minor.build.patch; no plan groups one digit
     if _CODE_SUFFIX.match(after):
@@ -508,9 +517,9 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         return False  # the tail of an account number after its 'NL28 ABNA' head
     if not international and _date_like(match):
         return False
-    if _IPV4.fullmatch(stripped):
+    if _IPV4_OR_NETWORK.fullmatch(stripped):
         return (
-            False  # a dotted quad of 0-255 without leading zeros is an address (02.123.45.67 stays a phone)
+            False  # a dotted quad of 0-255 without leading zeros, or with a prefix, is an address or network
         )
     if _SSN_SHAPE.fullmatch(stripped):
         return False  # 3-2-4 digits is how an SSN is written, never a phone number
@@ -547,6 +556,11 @@ def _cas_number(value: str) -> bool:
     return sum(i * int(d) for i, d in enumerate(reversed(body), start=1)) % 10 == int(m.group(3))
 
 
+#: A US employer identification number (2-7 digits) and a Hungarian tax number (8-1-2): registers, not phones.
+_EIN = re.compile(r"\d{2}-\d{7}")
+_HU_TAX = re.compile(r"\d{8}-\d-\d{2}")
+_TIME_RANGE = re.compile(r"(?:[01]?\d|2[0-3])[.:h][0-5]\d\s*[–—-]\s*(?:[01]?\d|2[0-3])[.:h][0-5]\d")
+_IPV4_OR_NETWORK = re.compile(_IPV4.pattern + r"(?:/\d{1,2})?")  # 02.123.45.67 stays a phone
 _TIME_BEFORE = re.compile(r"\d:$")
 _DECIMAL_AFTER = re.compile(r"\.\d")  # not ',': in CSV rows a comma and the next field follow a phone
 _IBAN_HEAD = re.compile(r"\b[a-z]{2}\d{2}(?: [a-z0-9]{4})* $", re.IGNORECASE)
@@ -588,6 +602,47 @@ def _mask_like(value: str) -> bool:
     )
 
 
+#: After an address: a prefix length, or whitespace and a dotted quad (a mask, when ``_mask_like`` says so).
+_PREFIX_AFTER = re.compile(r"/(\d{1,3})(?!\d)")
+_QUAD_AFTER = re.compile(r"\s+((?:\d{1,3}\.){3}\d{1,3})(?![\d.])")
+#: 'ip address 94.32.155.4 255.255.255.252' gives an interface its address (a host) with the mask after it.
+_INTERFACE_CUE = re.compile(r"\b(?:address|addr|inet)\s*[:=]?\s*$", re.IGNORECASE)
+_BROADCAST_CUE = re.compile(r"\b(?:broadcast|bcast|brd)(?:[- ]?(?:address|adresse|addr))?\W*$", re.IGNORECASE)
+
+
+def _no_host(text: str, start: int, end: int, before: str) -> bool:
+    """The unspecified address (0.0.0.0, ::), a private or reserved network written with its prefix or mask and
+    no host bits set (192.168.0.0/16, fd8e:34ff::/32, 172.16.0.0 255.240.0.0, an ACL's 10.20.0.0 0.0.255.255),
+    or an address named as a broadcast address: none of them is anyone's. '10.0.0.5/24' (an interface) and
+    '10.0.0.5/32' are hosts; a public network (85.82.212.0/24, 2600:1700:aff7:a11b::/64) may be one
+    organisation's or one subscriber's (an ISP delegates a /48 to /64 per customer), so it stays PII."""
+    value, _, prefix = text[start:end].partition("/")
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    if address.is_unspecified:
+        return True
+    if not prefix:
+        m = _PREFIX_AFTER.match(text, end)
+        prefix = m.group(1) if m else ""
+    if address.is_global:
+        return False
+    if prefix:
+        try:
+            network = ipaddress.ip_network(f"{value}/{prefix}", strict=True)
+        except ValueError:
+            return False  # host bits set (or no valid prefix): an interface's address
+        return network.num_addresses > 1  # a /32 or /128 is one host
+    quad = _QUAD_AFTER.match(text, end)
+    if quad and address.version == 4 and _mask_like(quad.group(1)) and not _INTERFACE_CUE.search(before):
+        mask = int(ipaddress.IPv4Address(quad.group(1)))
+        if quad.group(1).startswith("0."):
+            mask ^= 0xFFFFFFFF  # a wildcard mask marks the host bits with ones
+        return int(address) & ~mask & 0xFFFFFFFF == 0
+    return bool(_BROADCAST_CUE.search(before))
+
+
 #: Right before a dotted quad, these say it is an address, whatever version word came a few words earlier
 #: ('fw v5.22.9 dhcp lease 185.131.104.68').
 _HOST_CUE = re.compile(
@@ -608,7 +663,33 @@ def _version_like(text: str, start: int, before: str) -> bool:
         return not (host and re.match(r":\d", text[host.end() : host.end() + 2]))
     if start and text[start - 1] in "vV" and (start < 2 or not text[start - 2].isalnum()):
         return True
-    return bool(_VERSION_CUE.search(before)) and not _HOST_CUE.search(before)
+    if _HOST_CUE.search(before):
+        return False
+    return bool(
+        _VERSION_CUE.search(before) or _VERSION_CLAUSE.search(text[max(0, start - 120) : start])
+    ) or _in_version_column(text, start)
+
+
+#: A sentence about a firmware or software version that then introduces the quad as the current/new one
+#: ('Firmware update available for your router: current 1.0.9.88, new 1.0.11.136').
+_VERSION_CLAUSE = re.compile(
+    r"\b(?:firmware|fw|version|release|update|upgrade|software)\b(?:(?!\.\s|;|\n).){0,100}?"
+    r"\b(?:current|new|old|installed|latest|previous|running|available|target)\b\W{0,3}$",
+    re.IGNORECASE | re.DOTALL,
+)
+_VERSION_HEADER = re.compile(
+    r"\b(?:firmware|fw|version|ver|release|build|software|sw|kernel)\b", re.IGNORECASE
+)
+
+
+def _in_version_column(text: str, start: int) -> bool:
+    """In a pipe table (markdown), under a column whose header names a version ('| Firmware |')."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if not text.startswith("|", line_start) or line_start == 0:
+        return False
+    header = text[: text.find("\n")].split("|")
+    column = text.count("|", line_start, start)
+    return column < len(header) and bool(_VERSION_HEADER.search(header[column]))
 
 
 def _in_longer_dotted(text: str, start: int, end: int) -> bool:
@@ -704,6 +785,19 @@ def _gtin_like(match: str, before: str) -> bool:
 _CARD_WORD = re.compile(
     r"card|karte|carte|tarjeta|carta|kaart|karta|cartão|visa|mastercard|maestro|pan\b", re.I
 )
+
+
+def _inside_digit_groups(text: str, start: int, end: int) -> bool:
+    return bool(
+        re.search(r"\d[ -]$", text[max(0, start - 2) : start]) and re.match(r"[ -]\d", text[end : end + 2])
+    )
+
+
+def _registered_length(value: str) -> bool:
+    """An IBAN as long as the SWIFT registry says its country's are (True for a country it does not list)."""
+    compact = re.sub(r"[\s-]", "", value).upper()
+    length = _IBAN_LENGTH.get(compact[:2])
+    return length is None or len(compact) == length
 
 
 def _luhn(digits: str) -> bool:

@@ -488,6 +488,28 @@ def test_evaluation_lists_each_false_positive_and_each_miss_once() -> None:
         "id=6635651457589",
         "Value: 6740764165655",
         "EAN 004489919518",
+        # private and reserved networks (prefix or mask, no host bits), broadcast and unspecified addresses
+        "ufw deny from 10.40.0.0/16 to any",
+        "ip route 172.20.0.0 255.255.0.0 Null0",
+        "access-list 5 permit 192.168.12.0 0.0.0.255",
+        "delegated prefix fd12:3456:789a::/48 to the lab",
+        "broadcast 10.9.255.255 on vlan 12",
+        "bind 0.0.0.0:9000 for metrics",
+        # a firmware sentence introducing the current and new releases; a table column named Firmware
+        "Firmware for the NAS: current 2.1.0.44, new 2.1.3.10",
+        "| Device | Firmware |\n|---|---|\n| AP-3 | 6.2.0.19 |",
+        # registers, references, slots and meter numbers
+        "Vendor W-9 on file: 34-3341558, S corporation",
+        "Partner 13177673-2-26 rögzítve",
+        "Mededeling +++550/9435/43037+++ vermelden.",
+        "prot. 24/0312/0045 del giorno",
+        "Lektion mån 07.00–16.50 sal B2",
+        "Cell 31425-5512-27781 stats",
+        "Bilan du 03/06/2024 (dossier 235884-5839).",
+        "PDL 0923 4567 8901 23",
+        "Meter MPAN 00 801 321 27 3354 742 954 — reading",
+        # mod 97 holds but the United Kingdom registered 22 characters, not 23
+        "Rejected: GB23 BARC 9458 0730 2157 368 is too long",
     ],
 )
 def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: PiiScrubber, text: str) -> None:
@@ -512,6 +534,14 @@ def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: Pii
         ("teléfono 912.345.678", "phone", "912.345.678"),
         # a 13-digit Visa number that happens to carry a valid GS1 check digit too, named as a card
         ("Visa card 4626852567377", "card", "4626852567377"),
+        # a word ending in 'ts' is no timestamp cue
+        ("Complaints: 080-41234567", "phone", "080-41234567"),
+        # interfaces, single hosts and public networks stay addresses
+        ("inet 10.0.0.5/24 brd 10.0.0.255", "ip", "10.0.0.5/24"),
+        ("AllowedIPs = 10.8.0.2/32", "ip", "10.8.0.2/32"),
+        ("allow 85.82.212.0/24;", "ip", "85.82.212.0/24"),
+        ("ip address 10.1.1.4 255.255.255.252", "ip", "10.1.1.4"),
+        ("Router updated, new IP 10.0.0.5 assigned", "ip", "10.0.0.5"),
     ],
 )
 def test_hosts_phones_and_cards_beside_those_look_alikes_are_found_exactly(
