@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on eleven labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on twelve labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all eleven sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v10
+    python bench/pii.py --json out.json # the same figures (all twelve sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v11
 
 The sets, in the order printed:
 
@@ -44,8 +44,15 @@ The sets, in the order printed:
 - held-out v10 (heldout_v10.jsonl, make_heldout_v10.py): written the same blind way after that revision
   (returns and marketplace listings, customs declarations, real-estate listings, school admin, meter readings,
   SEPA lines, CVs, e-mail signatures, calendar invites, JSON API responses, CDRs, firewall and NAT tables, DNS
-  zone files, vehicle and visa forms; seventeen languages; 150 look-alikes). Its figures are the ones that
-  count.
+  zone files, vehicle and visa forms; seventeen languages; 150 look-alikes). Scored blind at precision 0.909 /
+  recall 0.990 (precision missed: private networks, broadcast addresses and registers read as hosts and
+  phones); its errors then prompted the network, broadcast, firmware-sentence, register and whole-word rules,
+  so it is in-sample now.
+- held-out v11 (heldout_v11.jsonl, make_heldout_v11.py): written the same blind way after that revision
+  (reservations and delivery, ride-hailing receipts, tickets, discharge letters, pharmacy and veterinary
+  records, PBX dial plans, SMTP and web logs, OAuth audits, payment webhooks, POS and ATM journals, tax and
+  pension statements, notary deeds, parish and genealogy records, NOTAMs and AIS logs; twenty-two languages;
+  150 look-alikes). Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -138,9 +145,10 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v7", "heldout_v7.jsonl", "blind once (0.985/0.988); its errors then informed the revision"),
     ("held_out_v8", "heldout_v8.jsonl", "blind once (0.968/0.972); its errors then informed the revision"),
     ("held_out_v9", "heldout_v9.jsonl", "blind once (0.979/0.988); its errors then informed the revision"),
+    ("held_out_v10", "heldout_v10.jsonl", "blind once (0.909/0.990); its errors then informed the revision"),
     (
-        "held_out_v10",
-        "heldout_v10.jsonl",
+        "held_out_v11",
+        "heldout_v11.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )

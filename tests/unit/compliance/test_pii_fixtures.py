@@ -15,7 +15,7 @@ import pytest
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pii"
 KINDS = {"email", "phone", "card", "iban", "national_id", "ip"}
 #: Every labelled set, oldest first: each held-out set must share nothing with the ones before it.
-SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 11)]
+SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 12)]
 
 
 def rows(name: str) -> list[dict[str, Any]]:
@@ -48,6 +48,7 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
         ("heldout_v8.jsonl", 300, 120),
         ("heldout_v9.jsonl", 300, 120),
         ("heldout_v10.jsonl", 300, 120),
+        ("heldout_v11.jsonl", 300, 120),
     ],
 )
 def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
@@ -72,6 +73,7 @@ def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
         ("heldout_v8.jsonl", 30),
         ("heldout_v9.jsonl", 30),
         ("heldout_v10.jsonl", 25),
+        ("heldout_v11.jsonl", 30),
     ],
 )
 def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
@@ -81,7 +83,7 @@ def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int
 
 @pytest.mark.parametrize(
     "name",
-    [f"heldout_v{n}.jsonl" for n in range(4, 11)],
+    [f"heldout_v{n}.jsonl" for n in range(4, 12)],
 )
 def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     with_pii = [r for r in rows(name) if r["pii"]]
@@ -121,6 +123,7 @@ SHARED_BY_CHANCE = {"heldout_v9.jsonl": {"198.51.100.7"}}
         ("heldout_v8.jsonl", "make_heldout_v8.py"),
         ("heldout_v9.jsonl", "make_heldout_v9.py"),
         ("heldout_v10.jsonl", "make_heldout_v10.py"),
+        ("heldout_v11.jsonl", "make_heldout_v11.py"),
     ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
@@ -284,6 +287,7 @@ FIVE_SCHEMES = {"ssn", "nino", "nif", "nie", "codice_fiscale"}
         ("heldout_v8.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
         ("heldout_v9.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
         ("heldout_v10.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
+        ("heldout_v11.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
     ],
 )
 def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: set[str]) -> None:
@@ -299,7 +303,7 @@ def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: se
 
 IBAN_LENGTHS = {"AT": 20, "BE": 16, "CH": 21, "DE": 22, "DK": 18, "ES": 24, "FI": 18, "FR": 27, "GB": 22}
 IBAN_LENGTHS |= {"IE": 22, "IT": 27, "LU": 20, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "SE": 24}
-IBAN_LENGTHS |= {"CZ": 24, "TR": 26, "GR": 27, "HU": 28, "RO": 24}
+IBAN_LENGTHS |= {"CZ": 24, "TR": 26, "GR": 27, "HU": 28, "RO": 24, "BR": 29, "HR": 21, "MT": 31}
 
 
 @pytest.mark.parametrize(
@@ -311,6 +315,7 @@ IBAN_LENGTHS |= {"CZ": 24, "TR": 26, "GR": 27, "HU": 28, "RO": 24}
         ("heldout_v8.jsonl", 12),
         ("heldout_v9.jsonl", 15),
         ("heldout_v10.jsonl", 15),
+        ("heldout_v11.jsonl", 15),
     ],
 )
 def test_a_held_out_sets_ibans_come_from_enough_countries_at_their_length(name: str, countries: int) -> None:
