@@ -32,6 +32,7 @@ from vectorrouter.errors import InvalidFilter
 from vectorrouter.types import RESERVED_PREFIX
 
 __all__ = [
+    "OPERATORS",
     "And",
     "Eq",
     "Exists",
@@ -44,11 +45,13 @@ __all__ = [
     "Or",
     "Range",
     "and_all",
+    "field_filters",
 ]
 
 FilterValue: TypeAlias = str | int | float | bool
 
-_OPERATORS = ("$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exists")
+#: The field operators of the dict form (``{"year": {"$gte": 2020}}``).
+OPERATORS = ("$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exists")
 _COMBINATORS = ("$and", "$or", "$not")
 
 
@@ -357,7 +360,9 @@ def and_all(*filters: Filter | None) -> Filter | None:
     return And(tuple(kept))
 
 
-def _field_ops(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:
+def field_filters(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:
+    """The nodes of one field's operator dict (``{"$gte": 2020, "$lt": 2024}`` → one ``Range``), for a dialect
+    that extends the dict form with operators of its own; ``where`` names the dict holding ``field``."""
     out: list[Filter] = []
     bounds: dict[str, Any] = {}
     for op, value in ops.items():
@@ -377,7 +382,7 @@ def _field_ops(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:
             out.append(Exists(field) if value else Not(Exists(field)))
         else:
             raise InvalidFilter(
-                f"{where}.{field}: unknown operator {op!r}; supported operators are {', '.join(_OPERATORS)}"
+                f"{where}.{field}: unknown operator {op!r}; supported operators are {', '.join(OPERATORS)}"
             )
     if bounds:
         out.append(Range(field, **bounds))
@@ -405,7 +410,7 @@ def _parse(spec: Any, where: str) -> Filter:
                 f"{where}: unknown combinator {key!r}; use {', '.join(_COMBINATORS)} or a field name"
             )
         elif isinstance(value, Mapping):
-            parts.extend(_field_ops(key, value, where))
+            parts.extend(field_filters(key, value, where))
         else:
             parts.append(Eq(_check_field(key), value))
     if not parts:

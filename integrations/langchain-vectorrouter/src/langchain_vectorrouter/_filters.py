@@ -23,11 +23,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vectorrouter.errors import InvalidFilter, UnsupportedFilter
-from vectorrouter.filters import And, Eq, Exists, Filter, In, Ne, Nin, Not, Or, Range
+from vectorrouter.filters import OPERATORS, And, Eq, Filter, Not, Or, Range, field_filters
 
 __all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "to_filter"]
 
-FIELD_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$between", "$all")
+FIELD_OPERATORS = (*OPERATORS, "$between", "$all")
 LOGICAL_OPERATORS = ("$and", "$or", "$nor", "$not")
 _NAME = "langchain-vectorrouter"
 
@@ -67,7 +67,7 @@ def _parse(spec: Any, where: str) -> Filter:
                 _NAME, f"the logical operator {key!r} at {where} (supported: {', '.join(LOGICAL_OPERATORS)})"
             )
         elif isinstance(value, Mapping):
-            parts.extend(_field(key, value, f"{where}.{key}"))
+            parts.extend(_field(key, value, where))
         else:
             parts.append(Eq(key, value))
     if not parts:
@@ -76,37 +76,25 @@ def _parse(spec: Any, where: str) -> Filter:
 
 
 def _field(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:
-    out: list[Filter] = []
-    bounds: dict[str, Any] = {}
+    """The core's operators through the core's parser, then this dialect's own ($between, $all)."""
+    core = {op: value for op, value in ops.items() if op in OPERATORS}
+    out = field_filters(field, core, where) if core else []
+    at = f"{where}.{field}"
     for op, value in ops.items():
-        if op == "$eq":
-            out.append(Eq(field, value))
-        elif op == "$ne":
-            out.append(Ne(field, value))
-        elif op in ("$gt", "$gte", "$lt", "$lte"):
-            bounds[op[1:]] = value
-        elif op == "$in":
-            out.append(In(field, value))
-        elif op == "$nin":
-            out.append(Nin(field, value))
-        elif op == "$exists":
-            if not isinstance(value, bool):
-                raise InvalidFilter(f"{where}.$exists takes true or false, got {value!r}")
-            out.append(Exists(field) if value else Not(Exists(field)))
-        elif op == "$between":
+        if op in core:
+            continue
+        if op == "$between":
             if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
-                raise InvalidFilter(f"{where}.$between takes [low, high], got {value!r}")
+                raise InvalidFilter(f"{at}.$between takes [low, high], got {value!r}")
             out.append(Range(field, gte=value[0], lte=value[1]))
         elif op == "$all":
             if isinstance(value, str) or not isinstance(value, Sequence) or not value:
-                raise InvalidFilter(f"{where}.$all takes a non-empty list of values, got {value!r}")
+                raise InvalidFilter(f"{at}.$all takes a non-empty list of values, got {value!r}")
             out.append(And(tuple(Eq(field, v) for v in value)))
         else:
             raise UnsupportedFilter(
-                _NAME, f"the operator {op!r} at {where} (supported: {', '.join(FIELD_OPERATORS)})"
+                _NAME, f"the operator {op!r} at {at} (supported: {', '.join(FIELD_OPERATORS)})"
             )
-    if bounds:
-        out.append(Range(field, **bounds))
     if not out:
-        raise InvalidFilter(f"{where} needs at least one operator")
+        raise InvalidFilter(f"{at} needs at least one operator")
     return out
