@@ -11,7 +11,8 @@ Recognizers of our own fill gaps in presidio's, each built from a published defi
 examples: card numbers by issuer identification number (ISO/IEC 7812 IIN ranges and the lengths each network
 issues, in one run or in groups of four or more, always Luhn-checked); phone numbers that are *possible* under the numbering plan of
 their country (libphonenumber's length rules, without its "currently assigned" check) when written with an
-international prefix or right after a phone word; IBANs in lower case or irregular grouping (each country's
+international prefix, right after a phone word, or as the user of a ``sip:`` URI or an Asterisk dial string;
+IBANs in lower case or irregular grouping (each country's
 registered length and mod 97); addresses in file names, URL-encoded, or under top-level domains the bundled
 suffix list lacks. Look-alikes are rejected by the definition of what they are written as: a dotted quad after
 ``v``, ``Product/`` or a version/section word is a version or clause number, a netmask is no host, a number
@@ -77,7 +78,10 @@ _REFERENCE_CUE = re.compile(
     r"account\s+no|batch|lot|model|item|receipt|booking|confirmation|parcel|shipment|consignment|waybill|awb|"
     # the same words in the other languages of the default phone regions (de, fr, es, it, nl, pl, pt)
     r"nr|artikel|bestellung|bestell|rechnung|auftrag|kunden|mandat|référence|réf|commande|facture|article|"
-    r"número|\w*numero|núm|pedido|factura|albarán|referencia|ordine|fattura|articolo|bestelling|factuur|"
+    r"número|\w*numero|núm|n[°º.]|pedido|factura|albarán|referencia|referência|entidade|ordine|fattura|articolo|"
+    r"bestelling|factuur|"
+    # customs tariff and drug codes
+    r"arancelaria|tariff|taric|zolltarif|ndc|"
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
     r"p/n|cas|ean|gtin|upc|barcode|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
@@ -104,7 +108,9 @@ _VERSION_CUE = re.compile(
     r"abschnitt|kapitel|absatz|ziffer|anhang|chapitre|paragraphe|annexe|sección|seccion|capítulo|capitulo|"
     r"apartado|anexo|sezione|capitolo|allegato|hoofdstuk|paragraaf|bijlage|rozdział|artykuł|artikel|artículo|"
     r"articulo|articolo|artigo|"
-    r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$",  # a whole word: not the 'fw' of 'fw-branch-07'
+    r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$|"
+    # Japanese, Chinese and Korean write no spaces between words, so these need no boundary
+    r"(?:バージョン|ファームウェア|版本|固件|버전|펌웨어)\W*(?:\S+\s+){0,2}$",  # a whole word: not the 'fw' of 'fw-branch-07'
     re.IGNORECASE,
 )
 #: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
@@ -117,7 +123,7 @@ _PHONE_CUE = re.compile(
     r"llame|llamar|llámenos|appelez|appeler|anrufen|rufen|chiamare|chiami|chiamate|bellen|bel|ligue|ligar|"
     r"zadzwoń|dzwoni\w*|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
     # 'contact' and 'write/ring me' as classified ads put it
-    r"contacto|contato|kontakt\w*|skriv|ringe|soita|puhelin|(?:za)?dzwoni\w*|"
+    r"contacto|contato|kontakt\w*|skriv|ringe|soita|puhelin|(?:za)?dzwoni\w*|reperibilità|reperibile|"
     r"klantenservice)"
     r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
     re.IGNORECASE,
@@ -213,8 +219,13 @@ def _mailbox(text: str, start: int, end: int) -> bool:
     return not any(m.start(1) <= start - head <= m.end(1) for m in _SIP_USER.finditer(text[head:end]))
 
 
-#: The user part of a ``sip:``/``sips:`` URI written as a telephone number (E.164 allows 15 digits).
-_SIP_USER = re.compile(r"(?<![\w])sips?:(\+?\d[\d.()-]{5,18}\d)@", re.IGNORECASE)
+#: The user part of a ``sip:``/``sips:`` URI or of a dial string written as a telephone number (E.164 allows 15
+#: digits).
+_SIP_USER = re.compile(
+    # 'sip:+4420…@host', and an Asterisk dial string's 'PJSIP/+4420…@trunk' (technology/number@endpoint)
+    r"(?:(?<![\w])sips?:|\b(?:pjsip|sip|iax2|dahdi|local)/)(\+?\d[\d.()-]{5,18}\d)@",
+    re.IGNORECASE,
+)
 #: A host name with a letter in the label before an alphabetic top-level label ('1.3.0.tgz' is no domain).
 _DOMAIN = re.compile(
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]*[a-z][a-z0-9-]*\.[a-z]{2,63}$", re.IGNORECASE
@@ -479,7 +490,12 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         return False
     if _CODE_PREFIX.search(before) and not _ABBREVIATED_PHONE.search(before[:-1] + "."):
         return False  # RE-2024-079544, M-2020-002373: the tail of a reference code
-    if before and before[-1] in _GLUED and not _ABBREVIATED_PHONE.search(before):
+    if (
+        before
+        and before[-1] in _GLUED
+        and not _ABBREVIATED_PHONE.search(before)
+        and not _DIALLED.search(before)
+    ):
         return False  # inside a longer token: a DOI, a path, a file name (but 'Tel.+49 ...' is a phone)
     if _TIME_BEFORE.search(before) or _DECIMAL_AFTER.match(after):
         return False  # '08:36:03 2024 -0500' (a clock's seconds onwards), '1726278046.037876' (a decimal)
@@ -572,6 +588,8 @@ _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _GLUED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./\\")
 
 
+#: An Asterisk dial string's channel technology: 'Dial(PJSIP/+4420…@trunk)' dials the number after it.
+_DIALLED = re.compile(r"\b(?:pjsip|sip|iax2|dahdi|local)/$", re.IGNORECASE)
 _CODE_PREFIX = re.compile(r"(?<![\w-])(?:[a-z0-9]{1,6}-)*[a-z]{1,5}-$")  # RE-, 25-SIN-
 _ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
 
@@ -607,6 +625,7 @@ _PREFIX_AFTER = re.compile(r"/(\d{1,3})(?!\d)")
 _QUAD_AFTER = re.compile(r"\s+((?:\d{1,3}\.){3}\d{1,3})(?![\d.])")
 #: 'ip address 94.32.155.4 255.255.255.252' gives an interface its address (a host) with the mask after it.
 _INTERFACE_CUE = re.compile(r"\b(?:address|addr|inet)\s*[:=]?\s*$", re.IGNORECASE)
+_MASK_IN_TEXT = re.compile(r"(?<![\d.])255\.(?:\d{1,3}\.){2}\d{1,3}(?!\d|\.\d)")
 _BROADCAST_CUE = re.compile(r"\b(?:broadcast|bcast|brd)(?:[- ]?(?:address|adresse|addr))?\W*$", re.IGNORECASE)
 
 
@@ -640,7 +659,16 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
         if quad.group(1).startswith("0."):
             mask ^= 0xFFFFFFFF  # a wildcard mask marks the host bits with ones
         return int(address) & ~mask & 0xFFFFFFFF == 0
-    return bool(_BROADCAST_CUE.search(before))
+    if _BROADCAST_CUE.search(before):
+        return True
+    if (
+        address.version == 4 and "255." in text
+    ):  # the broadcast address of a network whose mask the text states
+        for m in _MASK_IN_TEXT.finditer(text):
+            host_bits = int(ipaddress.IPv4Address(m.group())) ^ 0xFFFFFFFF if _mask_like(m.group()) else 0
+            if host_bits and int(address) & host_bits == host_bits:
+                return True
+    return False
 
 
 #: Right before a dotted quad, these say it is an address, whatever version word came a few words earlier

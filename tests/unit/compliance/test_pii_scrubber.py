@@ -510,6 +510,15 @@ def test_evaluation_lists_each_false_positive_and_each_miss_once() -> None:
         "Meter MPAN 00 801 321 27 3354 742 954 — reading",
         # mod 97 holds but the United Kingdom registered 22 characters, not 23
         "Rejected: GB23 BARC 9458 0730 2157 368 is too long",
+        # version words written without spaces (Japanese, Chinese); a broadcast address under a mask stated later
+        "ファームウェアのバージョン 10.4.22.180 を適用しました",
+        "固件版本 10.2.33.171 已安装",
+        "Magic packet to 10.20.31.255 on port 9, mask 255.255.254.0.",
+        # payment references, catalogue numbers, tariff and drug codes
+        "Pagamento: Entidade 21312 · Referência 512 604 817 · 25,00 €",
+        "Inventario n. 02 45117823 – olio su tela",
+        "partida arancelaria 0804.50.00, 300 cajas",
+        "NDC 50090-347-01 · Amoxicillin 500 mg",
     ],
 )
 def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: PiiScrubber, text: str) -> None:
@@ -542,6 +551,11 @@ def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: Pii
         ("allow 85.82.212.0/24;", "ip", "85.82.212.0/24"),
         ("ip address 10.1.1.4 255.255.255.252", "ip", "10.1.1.4"),
         ("Router updated, new IP 10.0.0.5 assigned", "ip", "10.0.0.5"),
+        ("host 10.20.31.254 mask 255.255.254.0", "ip", "10.20.31.254"),
+        # the number an Asterisk dial string dials; 'reperibilità' (on call at) is a phone word
+        ("exten => 100,1,Dial(PJSIP/+442079460321@office-trunk,30)", "phone", "+442079460321"),
+        ("exten => 200,1,Dial(SIP/+33612345678@provider)", "phone", "+33612345678"),
+        ("Reperibilità: 3471234567", "phone", "3471234567"),
     ],
 )
 def test_hosts_phones_and_cards_beside_those_look_alikes_are_found_exactly(
