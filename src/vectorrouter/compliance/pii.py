@@ -661,13 +661,13 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
         return int(address) & ~mask & 0xFFFFFFFF == 0
     if _BROADCAST_CUE.search(before):
         return True
-    if (
-        address.version == 4 and "255." in text
-    ):  # the broadcast address of a network whose mask the text states
-        for m in _MASK_IN_TEXT.finditer(text):
-            host_bits = int(ipaddress.IPv4Address(m.group())) ^ 0xFFFFFFFF if _mask_like(m.group()) else 0
-            if host_bits and int(address) & host_bits == host_bits:
-                return True
+    if address.version == 4 and "255." in text and not _INTERFACE_CUE.search(before):
+        # the broadcast address of the one network whose mask the text states, if that network has at least
+        # 256 addresses (under a /30 a quarter of all addresses would end in ones: too many real hosts)
+        masks = {m.group() for m in _MASK_IN_TEXT.finditer(text) if _mask_like(m.group())}
+        if len(masks) == 1:
+            host_bits = int(ipaddress.IPv4Address(masks.pop())) ^ 0xFFFFFFFF
+            return host_bits >= 0xFF and int(address) & host_bits == host_bits
     return False
 
 

@@ -552,6 +552,9 @@ def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: Pii
         ("ip address 10.1.1.4 255.255.255.252", "ip", "10.1.1.4"),
         ("Router updated, new IP 10.0.0.5 assigned", "ip", "10.0.0.5"),
         ("host 10.20.31.254 mask 255.255.254.0", "ip", "10.20.31.254"),
+        # ones in the host bits of a /30, or under one of two masks, are no evidence of a broadcast address
+        ("p2p peer 10.0.0.3, mask 255.255.255.252", "ip", "10.0.0.3"),
+        ("LAN 192.168.1.255 ok; masks 255.255.255.0 and 255.255.0.0 in use", "ip", "192.168.1.255"),
         # the number an Asterisk dial string dials; 'reperibilità' (on call at) is a phone word
         ("exten => 100,1,Dial(PJSIP/+442079460321@office-trunk,30)", "phone", "+442079460321"),
         ("exten => 200,1,Dial(SIP/+33612345678@provider)", "phone", "+33612345678"),
