@@ -713,9 +713,14 @@ _VERSION_HEADER = re.compile(
 def _in_version_column(text: str, start: int) -> bool:
     """In a pipe table (markdown), under a column whose header names a version ('| Firmware |')."""
     line_start = text.rfind("\n", 0, start) + 1
-    if not text.startswith("|", line_start) or line_start == 0:
+    if not text.startswith("|", line_start):
         return False
-    header = text[: text.find("\n")].split("|")
+    top = line_start  # the table's first row: walk up while the rows above are rows of the same table
+    while top and text.startswith("|", text.rfind("\n", 0, top - 1) + 1):
+        top = text.rfind("\n", 0, top - 1) + 1
+    if top == line_start:
+        return False  # the candidate is in the header row itself
+    header = text[top : text.find("\n", top)].split("|")
     column = text.count("|", line_start, start)
     return column < len(header) and bool(_VERSION_HEADER.search(header[column]))
 

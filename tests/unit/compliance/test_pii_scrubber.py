@@ -498,6 +498,7 @@ def test_evaluation_lists_each_false_positive_and_each_miss_once() -> None:
         # a firmware sentence introducing the current and new releases; a table column named Firmware
         "Firmware for the NAS: current 2.1.0.44, new 2.1.3.10",
         "| Device | Firmware |\n|---|---|\n| AP-3 | 6.2.0.19 |",
+        "Inventory\n\n| Device | Site | Owner | Firmware |\n|---|---|---|---|\n| AP-3 | Lyon | ops team | 6.2.0.19 |",
         # registers, references, slots and meter numbers
         "Vendor W-9 on file: 34-3341558, S corporation",
         "Partner 13177673-2-26 rögzítve",
@@ -552,6 +553,11 @@ def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: Pii
         ("ip address 10.1.1.4 255.255.255.252", "ip", "10.1.1.4"),
         ("Router updated, new IP 10.0.0.5 assigned", "ip", "10.0.0.5"),
         ("host 10.20.31.254 mask 255.255.254.0", "ip", "10.20.31.254"),
+        (
+            "| Device | Firmware |\n|---|---|\n| AP-3 | 6.2.0.19 |\n\n| Host | Address |\n|---|---|\n| gw | 10.0.0.1 |",
+            "ip",
+            "10.0.0.1",
+        ),
         # ones in the host bits of a /30, or under one of two masks, are no evidence of a broadcast address
         ("p2p peer 10.0.0.3, mask 255.255.255.252", "ip", "10.0.0.3"),
         ("LAN 192.168.1.255 ok; masks 255.255.255.0 and 255.255.0.0 in use", "ip", "192.168.1.255"),
