@@ -572,3 +572,17 @@ def test_hosts_phones_and_cards_beside_those_look_alikes_are_found_exactly(
 ) -> None:
     found = [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)]
     assert found == [(kind, value)]
+
+
+def test_evaluation_counts_every_occurrence_of_a_labelled_value() -> None:
+    from vectorrouter.compliance.pii import PiiSpan
+
+    text = "from 203.0.113.9 (203.0.113.9)"
+    rows = [{"text": text, "pii": [["ip", "203.0.113.9"]]}]
+    both = evaluate(
+        rows, lambda t: [PiiSpan("ip", 5, 16, 1.0, "IP_ADDRESS"), PiiSpan("ip", 18, 29, 1.0, "IP_ADDRESS")]
+    )
+    assert (both.kinds["ip"].tp, both.kinds["ip"].fp, both.kinds["ip"].fn) == (2, 0, 0)
+    first = evaluate(rows, lambda t: [PiiSpan("ip", 5, 16, 1.0, "IP_ADDRESS")])
+    assert (first.kinds["ip"].tp, first.kinds["ip"].fn) == (1, 1)
+    assert first.misses == [f"ip: '203.0.113.9' in {text!r}"]
