@@ -630,7 +630,7 @@ _BROADCAST_CUE = re.compile(r"\b(?:broadcast|bcast|brd)(?:[- ]?(?:address|adress
 
 
 def _no_host(text: str, start: int, end: int, before: str) -> bool:
-    """The unspecified address (0.0.0.0, ::), a private or reserved network written with its prefix or mask and
+    """The unspecified and loopback addresses (0.0.0.0, ::, 127.0.0.1, ::1), a private or reserved network written with its prefix or mask and
     no host bits set (192.168.0.0/16, fd8e:34ff::/32, 172.16.0.0 255.240.0.0, an ACL's 10.20.0.0 0.0.255.255),
     or an address named as a broadcast address: none of them is anyone's. '10.0.0.5/24' (an interface) and
     '10.0.0.5/32' are hosts; a public network (85.82.212.0/24, 2600:1700:aff7:a11b::/64) may be one
@@ -640,8 +640,8 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    if address.is_unspecified:
-        return True
+    if address.is_unspecified or address.is_loopback:
+        return True  # 0.0.0.0, '::', 127.0.0.1, '::1': every machine's own, so no one's
     if not prefix:
         m = _PREFIX_AFTER.match(text, end)
         prefix = m.group(1) if m else ""

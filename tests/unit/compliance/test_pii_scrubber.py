@@ -495,6 +495,8 @@ def test_evaluation_lists_each_false_positive_and_each_miss_once() -> None:
         "delegated prefix fd12:3456:789a::/48 to the lab",
         "broadcast 10.9.255.255 on vlan 12",
         "bind 0.0.0.0:9000 for metrics",
+        "New connection from 127.0.0.1:63534 on port 1883.",
+        "trusted_proxies: ::1",
         # a firmware sentence introducing the current and new releases; a table column named Firmware
         "Firmware for the NAS: current 2.1.0.44, new 2.1.3.10",
         "| Device | Firmware |\n|---|---|\n| AP-3 | 6.2.0.19 |",
