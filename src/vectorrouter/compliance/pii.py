@@ -84,7 +84,8 @@ _REFERENCE_CUE = re.compile(
     r"arancelaria|tariff|taric|zolltarif|ndc|"
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
-    r"p/n|cas|ean|gtin|upc|barcode|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
+    r"p/n|cas|ean|gtin|upc|barcode|zip|postcode|postal\s+code|plz|\w*certificate|certificat|zertifikat|"
+    r"dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
@@ -401,6 +402,8 @@ class PiiScrubber:
             return 0.0
         if entity == "US_SSN" and re.sub(r"\D", "", text[start:end])[:1] == "9":
             return 0.0  # areas 900-999 were never issued (ITINs live there, in other group ranges)
+        if _KIND_OF.get(entity) == "national_id" and _ZIP4.fullmatch(text[start:end]):
+            return 0.0  # '23332-6369': a ZIP+4 code; an SSN is written 3-2-4
         if _KIND_OF.get(entity) == "national_id" and _inside_digit_groups(text, start, end):
             return 0.0  # '00 801 100 12 3456 789 012': a stretch of a longer grouped number (a meter's MPAN)
         if entity == "IBAN_CODE" and not _registered_length(text[start:end]):
@@ -415,13 +418,18 @@ class PiiScrubber:
             return 0.0
         if score >= 1.0:
             return score  # checksum-validated: no cue can make it less certain
-        if entity == "PHONE_NUMBER" and not _plausible_phone(text[start:end], before, text[end : end + 2]):
+        if entity == "PHONE_NUMBER" and _METER_HEAD.search(text[max(0, start - 8) : start]):
+            return 0.0  # 'Zählernummer 1 WUQ 64 88685604': the tail of a meter id
+        cued = entity == "PHONE_NUMBER" and _phone_cue(text, start)
+        if entity == "PHONE_NUMBER" and not _plausible_phone(
+            text[start:end], before, text[end : end + 2], cued
+        ):
             return 0.0
         if (
             entity not in ("IP_ADDRESS", "EMAIL_ADDRESS")  # an address is one whatever the word before it
             and _REFERENCE_CUE.search(before)
             and not text[start:end].startswith("+")
-            and not _PHONE_CUE.search(before[-32:])
+            and not cued
         ):
             return round(score - _CONTEXT_BOOST, 6)
         words = set(re.findall(r"[a-z]+", before))
@@ -474,12 +482,50 @@ class PiiScrubber:
         return out
 
 
-def _plausible_phone(match: str, before: str, after: str = "") -> bool:
+#: 'T: (0800) 335 7030 | M: 07206396614' — a signature's one-letter labels for telephone, mobile and fax.
+_LETTER_CUE = re.compile(r"(?<![\w.])(?:t|m|f|tel|mob)\s?:\s*\(?$", re.IGNORECASE)
+_LETTER_CUE_ANY = re.compile(r"(?<![\w.])(?:t|m|f|tel|mob)\s?:\s*[(+\d]", re.IGNORECASE)
+#: An MSISDN is an E.164 number written without its '+': 'MSISDN 447304265976'.
+_MSISDN = re.compile(r"\bmsisdn\b\W{0,4}(?:[a-z]+\W{1,3})?(\d{10,15})\b", re.IGNORECASE)
+_MSISDN_BEFORE = re.compile(r"\bmsisdn\b\W{0,4}(?:[a-z]+\W{1,3})?$", re.IGNORECASE)
+_SEPARATORS = ";,\t|"
+
+
+def _phone_cue(text: str, start: int) -> bool:
+    """Whether what comes before ``start`` says "phone": a phone word (or an MSISDN) a few words before, a
+    signature's 'T:'/'M:' right before, or a table column whose header is a phone word ('…;Mobil')."""
+    before = text[max(0, start - 32) : start]
+    return bool(
+        _PHONE_CUE.search(before)
+        or _LETTER_CUE.search(before)
+        or _MSISDN_BEFORE.search(before)
+        or _in_phone_column(text, start)
+    )
+
+
+def _in_phone_column(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    if line_start == 0:
+        return False  # the first line is the header itself
+    header = text[: text.find("\n")]
+    line = text[line_start:start]
+    for sep in _SEPARATORS:
+        if sep in header and sep in line:
+            cells = header.split(sep)
+            column = line.count(sep)
+            return column < len(cells) and bool(_PHONE_WORD.search(cells[column]))
+    return False
+
+
+def _plausible_phone(match: str, before: str, after: str = "", cued: bool = False) -> bool:
     """libphonenumber accepts short and placeholder numbers in some region, and any digit run that happens to fit
-    a numbering plan; these rules, each from what the digits are written as, reject what is not a phone."""
+    a numbering plan; these rules, each from what the digits are written as, reject what is not a phone.
+    ``cued``: the writing says "phone" (see ``_phone_cue``)."""
     digits = re.sub(r"\D", "", match)
-    international = match.lstrip("(").startswith("+") or (
-        match.lstrip("(").startswith("00") and len(digits) >= 11
+    international = (
+        match.lstrip("(").startswith("+")
+        or (match.lstrip("(").startswith("00") and len(digits) >= 11)
+        or bool(_MSISDN_BEFORE.search(before))
     )
     stripped = match.strip()
     if len(digits) < 8 and not international:
@@ -517,7 +563,7 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
     if not international and digits[0] != "0":
         # no trunk 0, so only a plan without one could print it: NANP 10 or 1 + 10 digits, Spanish, Italian
         # mobile and Indian numbers 9-10 ('4985-5992', '16-92-24 21534105' are none, '23415-4412-18873' never)
-        if len(digits) > 11 or (len(digits) < 9 and not _PHONE_CUE.search(before[-32:])):
+        if len(digits) > 11 or (len(digits) < 9 and not cued):
             return False
         if "/" in stripped or _EIN.fullmatch(stripped) or _HU_TAX.fullmatch(stripped):
             return False  # '24/0611/0087', '2024/118872': slash-grouped references; 'EIN 84-2271938'
@@ -539,7 +585,7 @@ def _plausible_phone(match: str, before: str, after: str = "") -> bool:
         )
     if _SSN_SHAPE.fullmatch(stripped):
         return False  # 3-2-4 digits is how an SSN is written, never a phone number
-    if not international and stripped.isdigit() and not _PHONE_CUE.search(before[-32:]):
+    if not international and stripped.isdigit() and not cued:
         return False  # a bare run of digits with no phone word before it: an id, a count, a timestamp
     return not _ID_CUE.search(before)
 
@@ -574,6 +620,10 @@ def _cas_number(value: str) -> bool:
 
 #: A US employer identification number (2-7 digits) and a Hungarian tax number (8-1-2): registers, not phones.
 _EIN = re.compile(r"\d{2}-\d{7}")
+#: A US ZIP+4 code: never an SSN (3-2-4); as a phone it is Brazil's 9XXXX-XXXX mobile too, so there a cue decides.
+_ZIP4 = re.compile(r"\d{5}-\d{4}")
+#: A German meter id (DIN 43863-5: digit, three-letter maker code, two digits, eight digits) before the digits.
+_METER_HEAD = re.compile(r"(?<![\w])\d [A-Z]{3} $")
 _HU_TAX = re.compile(r"\d{8}-\d-\d{2}")
 _TIME_RANGE = re.compile(r"(?:[01]?\d|2[0-3])[.:h][0-5]\d\s*[–—-]\s*(?:[01]?\d|2[0-3])[.:h][0-5]\d")
 _IPV4_OR_NETWORK = re.compile(_IPV4.pattern + r"(?:/\d{1,2})?")  # 02.123.45.67 stays a phone
@@ -889,7 +939,9 @@ class PossiblePhoneRecognizer:
         # an international number parses the same from any region: one pass; the per-region passes only
         # run when a phone word is present at all. A region's exit code decides whether '00 44 …' reads as
         # international, so a number written with 00 also gets a pass from a region dialling out with 00.
-        regions = self.regions if _PHONE_WORD.search(text) else self.regions[:1]
+        regions = (
+            self.regions if _PHONE_WORD.search(text) or _LETTER_CUE_ANY.search(text) else self.regions[:1]
+        )
         if len(regions) == 1 and _EXIT_00.search(text):
             regions += tuple(r for r in self.regions if r not in _NANP)[:1]
         for region in regions:
@@ -899,11 +951,17 @@ class PossiblePhoneRecognizer:
                 international = bool(re.match(r"\+|00 ?[1-9]", raw)) and not (
                     m.start and text[m.start - 1].isalnum()
                 )
-                if (m.start, m.end) in seen or not (
-                    international or _PHONE_CUE.search(text[max(0, m.start - 32) : m.start])
-                ):
+                if (m.start, m.end) in seen or not (international or _phone_cue(text, m.start)):
                     continue
                 seen[(m.start, m.end)] = RecognizerResult("PHONE_NUMBER", m.start, m.end, 0.5)
+        for e164 in _MSISDN.finditer(text):  # E.164 without its '+': possible from its own country code
+            try:
+                number = phonenumbers.parse("+" + e164.group(1))
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(number):
+                span = e164.span(1)
+                seen.setdefault(span, RecognizerResult("PHONE_NUMBER", span[0], span[1], 0.5))
         return list(seen.values())
 
 

@@ -15,7 +15,7 @@ import pytest
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pii"
 KINDS = {"email", "phone", "card", "iban", "national_id", "ip"}
 #: Every labelled set, oldest first: each held-out set must share nothing with the ones before it.
-SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 12)]
+SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 13)]
 
 
 def rows(name: str) -> list[dict[str, Any]]:
@@ -49,6 +49,7 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
         ("heldout_v9.jsonl", 300, 120),
         ("heldout_v10.jsonl", 300, 120),
         ("heldout_v11.jsonl", 300, 120),
+        ("heldout_v12.jsonl", 300, 120),
     ],
 )
 def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
@@ -74,6 +75,7 @@ def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
         ("heldout_v9.jsonl", 30),
         ("heldout_v10.jsonl", 25),
         ("heldout_v11.jsonl", 30),
+        ("heldout_v12.jsonl", 30),
     ],
 )
 def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
@@ -83,7 +85,7 @@ def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int
 
 @pytest.mark.parametrize(
     "name",
-    [f"heldout_v{n}.jsonl" for n in range(4, 12)],
+    [f"heldout_v{n}.jsonl" for n in range(4, 13)],
 )
 def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     with_pii = [r for r in rows(name) if r["pii"]]
@@ -124,6 +126,7 @@ SHARED_BY_CHANCE = {"heldout_v9.jsonl": {"198.51.100.7"}}
         ("heldout_v9.jsonl", "make_heldout_v9.py"),
         ("heldout_v10.jsonl", "make_heldout_v10.py"),
         ("heldout_v11.jsonl", "make_heldout_v11.py"),
+        ("heldout_v12.jsonl", "make_heldout_v12.py"),
     ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
@@ -288,6 +291,7 @@ FIVE_SCHEMES = {"ssn", "nino", "nif", "nie", "codice_fiscale"}
         ("heldout_v9.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
         ("heldout_v10.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
         ("heldout_v11.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
+        ("heldout_v12.jsonl", FIVE_SCHEMES | {"pesel", "bsn"}),
     ],
 )
 def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: set[str]) -> None:
@@ -316,6 +320,7 @@ IBAN_LENGTHS |= {"CZ": 24, "TR": 26, "GR": 27, "HU": 28, "RO": 24, "BR": 29, "HR
         ("heldout_v9.jsonl", 15),
         ("heldout_v10.jsonl", 15),
         ("heldout_v11.jsonl", 15),
+        ("heldout_v12.jsonl", 14),
     ],
 )
 def test_a_held_out_sets_ibans_come_from_enough_countries_at_their_length(name: str, countries: int) -> None:

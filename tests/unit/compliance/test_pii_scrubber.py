@@ -497,6 +497,11 @@ def test_evaluation_lists_each_false_positive_and_each_miss_once() -> None:
         "bind 0.0.0.0:9000 for metrics",
         "New connection from 127.0.0.1:63534 on port 1883.",
         "trusted_proxies: ::1",
+        # ZIP+4 codes (never an SSN's 3-2-4), a German meter id's tail, a certificate number dialled from nowhere
+        "Shipped to ZIP 90210-1234, 2 lb",
+        "SSN on file; mailing ZIP 10001-3344.",
+        "Zählernummer 1 ESY 11 22334455 abgelesen",
+        "Volunteer form · DBS certificate: 003607776793 · Availability: weekends",
         # a firmware sentence introducing the current and new releases; a table column named Firmware
         "Firmware for the NAS: current 2.1.0.44, new 2.1.3.10",
         "| Device | Firmware |\n|---|---|\n| AP-3 | 6.2.0.19 |",
@@ -567,6 +572,10 @@ def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: Pii
         ("exten => 100,1,Dial(PJSIP/+442079460321@office-trunk,30)", "phone", "+442079460321"),
         ("exten => 200,1,Dial(SIP/+33612345678@provider)", "phone", "+33612345678"),
         ("Reperibilità: 3471234567", "phone", "3471234567"),
+        # a signature's 'M:', an MSISDN (E.164 without its '+'), a CSV column headed 'Mobil'
+        ("Signature block — M: 07700900456", "phone", "07700900456"),
+        ("Port request for MSISDN 447700900123 accepted", "phone", "447700900123"),
+        ("Nachname;Vorname;Ort;Mobil\nVogel;Henrik;Heidelberg-Rohrbach;01731196046", "phone", "01731196046"),
     ],
 )
 def test_hosts_phones_and_cards_beside_those_look_alikes_are_found_exactly(
