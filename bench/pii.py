@@ -146,9 +146,16 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v8", "heldout_v8.jsonl", "blind once (0.968/0.972); its errors then informed the revision"),
     ("held_out_v9", "heldout_v9.jsonl", "blind once (0.979/0.988); its errors then informed the revision"),
     ("held_out_v10", "heldout_v10.jsonl", "blind once (0.909/0.990); its errors then informed the revision"),
+    ("held_out_v11", "heldout_v11.jsonl", "blind once (0.977/0.987); its errors then informed the revision"),
     (
-        "held_out_v11",
-        "heldout_v11.jsonl",
+        "held_out_v12",
+        "heldout_v12.jsonl",
+        "blind once (0.887/0.981; its author left private host addresses unlabelled); its errors then informed"
+        " the revision",
+    ),
+    (
+        "held_out_v13",
+        "heldout_v13.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
