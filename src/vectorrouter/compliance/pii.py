@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from vectorrouter.compliance import national_ids
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.hooks import IngestContext
 from vectorrouter.types import MetaValue, Record
@@ -57,7 +58,24 @@ log = logging.getLogger("vectorrouter.compliance")
 PiiKind = Literal["email", "phone", "card", "iban", "national_id", "ip", "name"]
 STRUCTURED: tuple[PiiKind, ...] = ("email", "phone", "card", "iban", "national_id", "ip")
 #: presidio entity names of the national-id recognizers enabled by default.
-NATIONAL_IDS = ("US_SSN", "UK_NINO", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "PL_PESEL", "NL_BSN")
+NATIONAL_IDS = (
+    "US_SSN",
+    "UK_NINO",
+    "ES_NIF",
+    "ES_NIE",
+    "IT_FISCAL_CODE",
+    "PL_PESEL",
+    "NL_BSN",
+    "SE_PERSONNUMMER",
+    "DK_CPR",
+    "NO_FODSELSNUMMER",
+    "FI_HETU",
+    "BE_NATIONAL_NUMBER",
+    "PT_NIF",
+    "FR_NIR",
+    "BR_CPF",
+    "IN_AADHAAR",
+)
 _KIND_OF = {
     "EMAIL_ADDRESS": "email",
     "PHONE_NUMBER": "phone",
@@ -79,7 +97,7 @@ _REFERENCE_CUE = re.compile(
     # the same words in the other languages of the default phone regions (de, fr, es, it, nl, pl, pt)
     r"nr|artikel|bestellung|bestell|rechnung|auftrag|kunden|mandat|référence|réf|commande|facture|article|"
     r"número|\w*numero|núm|n[°º.]|pedido|factura|albarán|referencia|referência|entidade|ordine|fattura|articolo|"
-    r"bestelling|factuur|"
+    r"bestelling|factuur|referanse|referens|viite\w*|"
     # customs tariff and drug codes
     r"arancelaria|tariff|taric|zolltarif|ndc|"
     r"zamówienie|faktura|encomenda|fatura|"
@@ -97,19 +115,24 @@ _REFERENCE_CUE = re.compile(
 #: Before a number, these name an identity document: the digits are then not a phone number.
 _ID_CUE = re.compile(
     r"(?:ssn|social\s+security(?:\s+(?:number|no))?|nino|national\s+insurance(?:\s+(?:number|no))?|nif|dni|"
-    r"tax\s+id|taxpayer\s+identification\s+number(?:\s+\(tin\))?)\W*$",
+    r"tax\s+id|taxpayer\s+identification\s+number(?:\s+\(tin\))?|"
+    # the other schemes' names (see the national-id recognizers below) and national ids in general
+    r"pesel|bsn|personnummer|cpr(?:-?nr)?|fødselsnummer|henkilötunnus|hetu|rijksregisternummer|contribuinte|nir|"
+    r"cpf|aadhaar|national[\s_-]?id|national\s+number|tax_id)\W*$",
     re.IGNORECASE,
 )
-#: Within a few words before a dotted quad, these say it numbers a release or a clause, not a host.
+#: Within a few words before a dotted quad, these say it numbers a release, not a host; right before it, these
+#: say it numbers a clause or a table (a "routing table entry for 91.50.176.0/20" is an address).
 _VERSION_CUE = re.compile(
     r"(?<![\w-])(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
-    r"section|sect?|chapter|clause|paragraph|para|article|art|figure|fig|table|tab|appendix|annex|equation|eq|"
-    r"step|footnote|"
-    # the same in the other languages of the default regions, and the schema words before an OID
+    # the schema words before an OID
+    r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$|"
+    r"(?<![\w-])(?:section|sect?|chapter|clause|paragraph|para|article|art|figure|fig|table|tab|appendix|annex|"
+    r"equation|eq|step|footnote|"
+    # the same in the other languages of the default regions
     r"abschnitt|kapitel|absatz|ziffer|anhang|chapitre|paragraphe|annexe|sección|seccion|capítulo|capitulo|"
     r"apartado|anexo|sezione|capitolo|allegato|hoofdstuk|paragraaf|bijlage|rozdział|artykuł|artikel|artículo|"
-    r"articulo|articolo|artigo|"
-    r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$|"
+    r"articulo|articolo|artigo)(?![\w-])\.?\s*(?:(?:no|nr|n[°º])\.?\s*)?[:#]?\s*$|"
     # Japanese, Chinese and Korean write no spaces between words, so these need no boundary
     r"(?:バージョン|ファームウェア|版本|固件|버전|펌웨어)\W*(?:\S+\s+){0,2}$",  # a whole word: not the 'fw' of 'fw-branch-07'
     re.IGNORECASE,
@@ -179,6 +202,13 @@ def _offline_email_recognizer() -> Any:
                 return found
             from presidio_analyzer import RecognizerResult
 
+            # an address glued to Japanese, Chinese or Korean text ('haruto@yahoo.co.jp宛てに'): a host name is
+            # ASCII (or punycode), so it ends where the script changes
+            for m in _EMAIL_ASCII.finditer(text):
+                start, end = m.span()
+                taken = any(r.start < end and start < r.end for r in found)
+                if not taken and self.validate_result(m.group()) and _mailbox(text, start, end):
+                    found.append(RecognizerResult("EMAIL_ADDRESS", start, end, 1.0))
             # an address that names a file ('... jane@example.com.au.eml'): the extension is no top-level
             # domain, so the whole token fails validation; the address before it is still an address
             for m in _EMAIL_FILE.finditer(text):
@@ -234,6 +264,10 @@ _DOMAIN = re.compile(
 _EXTENSIONS = r"(?:eml|msg|pdf|txt|docx?|xlsx?|csv|json|html?|png|jpe?g|gif|svg|webp|avif|zip|t?gz|tar|vcf|ics|pptx?|odt)"
 _FILE_SUFFIX = re.compile(rf"\.{_EXTENSIONS}$", re.IGNORECASE)
 _EMAIL_PERCENT = re.compile(r"(?<![\w.+%-])[\w.+-]+%40(?:[a-z0-9-]+\.)+[a-z]{2,63}(?![\w-])", re.IGNORECASE)
+#: An address in ASCII after and before other scripts (a Latin letter or digit glued on either side is no edge).
+_EMAIL_ASCII = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}(?![A-Za-z0-9-]|\.[A-Za-z0-9])"
+)
 #: An e-mail address followed by a file extension, as in saved messages and attachments' names.
 _EMAIL_FILE = re.compile(
     rf"(?<![\w.+-])([\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{{2,}})\.{_EXTENSIONS}(?![\w.])", re.IGNORECASE
@@ -248,8 +282,8 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
     if "email" in kinds:
         out.append(_offline_email_recognizer())
     if "phone" in kinds:
-        out.append(pr.PhoneRecognizer(supported_regions=tuple(phone_regions)))
-        out.append(PossiblePhoneRecognizer(phone_regions))
+        out.append(_ColumnGaps(pr.PhoneRecognizer(supported_regions=tuple(phone_regions))))
+        out.append(_ColumnGaps(PossiblePhoneRecognizer(phone_regions)))
     if "card" in kinds:
         # presidio's pattern predates Mastercard's 2221-2720 range (issued since 2017): add it, Luhn still applies
         two_series = Pattern(
@@ -273,6 +307,15 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
             "IT_FISCAL_CODE": FiscalCodeRecognizer,
             "PL_PESEL": PeselRecognizer,
             "NL_BSN": BsnRecognizer,
+            "SE_PERSONNUMMER": SwedishPersonnummerRecognizer,
+            "DK_CPR": DanishCprRecognizer,
+            "NO_FODSELSNUMMER": NorwegianFodselsnummerRecognizer,
+            "FI_HETU": FinnishHetuRecognizer,
+            "BE_NATIONAL_NUMBER": BelgianNationalNumberRecognizer,
+            "PT_NIF": PortugueseNifRecognizer,
+            "FR_NIR": FrenchNirRecognizer,
+            "BR_CPF": BrazilianCpfRecognizer,
+            "IN_AADHAAR": AadhaarRecognizer,
         }
         for entity in national_ids:
             if entity not in by_entity:
@@ -371,7 +414,10 @@ class PiiScrubber:
                 self._clean.add(text)
         return list(spans)
 
-    def _detect_uncached(self, text: str) -> tuple[PiiSpan, ...]:
+    def _detect_uncached(self, original: str) -> tuple[PiiSpan, ...]:
+        # a serialised line break ('DESCRIPTION:IP: …\\nPESEL: …' in iCalendar, JSON strings) separates words
+        # as a real one does; two spaces keep every offset where it was
+        text = _ESCAPED_BREAK.sub("  ", original) if "\\" in original else original
         found: list[PiiSpan] = []
         for rec in self._recognizers:
             for r in rec.analyze(text, rec.supported_entities, None):
@@ -420,7 +466,7 @@ class PiiScrubber:
             return score  # checksum-validated: no cue can make it less certain
         if entity == "PHONE_NUMBER" and _METER_HEAD.search(text[max(0, start - 8) : start]):
             return 0.0  # 'Zählernummer 1 WUQ 64 88685604': the tail of a meter id
-        cued = entity == "PHONE_NUMBER" and _phone_cue(text, start)
+        cued = entity == "PHONE_NUMBER" and _phone_cue(text, start, end)
         if entity == "PHONE_NUMBER" and not _plausible_phone(
             text[start:end], before, text[end : end + 2], cued
         ):
@@ -482,6 +528,8 @@ class PiiScrubber:
         return out
 
 
+#: A line break, tab or carriage return written as its escape sequence inside a serialised string.
+_ESCAPED_BREAK = re.compile(r"\\[ntr]")
 #: 'T: (0800) 335 7030 | M: 07206396614' — a signature's one-letter labels for telephone, mobile and fax.
 _LETTER_CUE = re.compile(r"(?<![\w.])(?:t|m|f|tel|mob)\s?:\s*\(?$", re.IGNORECASE)
 _LETTER_CUE_ANY = re.compile(r"(?<![\w.])(?:t|m|f|tel|mob)\s?:\s*[(+\d]", re.IGNORECASE)
@@ -491,16 +539,38 @@ _MSISDN_BEFORE = re.compile(r"\bmsisdn\b\W{0,4}(?:[a-z]+\W{1,3})?$", re.IGNORECA
 _SEPARATORS = ";,\t|"
 
 
-def _phone_cue(text: str, start: int) -> bool:
+def _phone_cue(text: str, start: int, end: int | None = None) -> bool:
     """Whether what comes before ``start`` says "phone": a phone word (or an MSISDN) a few words before, a
-    signature's 'T:'/'M:' right before, or a table column whose header is a phone word ('…;Mobil')."""
+    signature's 'T:'/'M:' right before, or a table column whose header is a phone word ('…;Mobil', or a
+    space-aligned header word above the value)."""
     before = text[max(0, start - 32) : start]
     return bool(
         _PHONE_CUE.search(before)
         or _LETTER_CUE.search(before)
         or _MSISDN_BEFORE.search(before)
         or _in_phone_column(text, start)
+        or _under_phone_header(text, start, end if end is not None else start + 1)
     )
+
+
+def _under_phone_header(text: str, start: int, end: int) -> bool:
+    """In a table aligned with spaces (a data frame, a fixed-width report), whether a phone word heads the
+    column the value stands in: a word of one of the three lines above, set apart by two or more spaces, that
+    overlaps the value's columns."""
+    line_start = text.rfind("\n", 0, start) + 1
+    first, last = start - line_start, end - line_start
+    above = line_start
+    for _ in range(3):
+        if above == 0:
+            return False
+        top = text.rfind("\n", 0, above - 1) + 1
+        line = text[top : above - 1]
+        if "  " in line:
+            for m in re.finditer(r"\S+(?: \S+)*", line):
+                if m.start() < last and first < m.end() and _PHONE_WORD.search(m.group()):
+                    return True
+        above = top
+    return False
 
 
 def _in_phone_column(text: str, start: int) -> bool:
@@ -534,6 +604,8 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
         return False  # 123-456-7890, 000-000-0000: placeholders
     if _isbn_like(match, before):
         return False
+    if stripped.isdigit() and _BARCODE_WORD.search(before[-32:]):
+        return False  # '<span itemprop="gtin12">009942536240': a barcode, even when it starts with 00
     if _CODE_PREFIX.search(before) and not _ABBREVIATED_PHONE.search(before[:-1] + "."):
         return False  # RE-2024-079544, M-2020-002373: the tail of a reference code
     if (
@@ -567,6 +639,10 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
             return False
         if "/" in stripped or _EIN.fullmatch(stripped) or _HU_TAX.fullmatch(stripped):
             return False  # '24/0611/0087', '2024/118872': slash-grouped references; 'EIN 84-2271938'
+        if _ZIP4.fullmatch(stripped) and not before.rstrip().endswith(")"):
+            return False  # '94103-2710': a ZIP+4 code; no plan without a trunk 0 groups 5-4
+        if re.fullmatch(r"\d{5} \d{5}", stripped) and digits[0] not in "6789":
+            return False  # '44830 30741': only Indian mobiles (6-9) are written 5-5 without a trunk 0
     if _TIME_RANGE.fullmatch(stripped):
         return False  # '08.20–09.40': a time slot
     if not international and _BUILD_VERSION.fullmatch(stripped):
@@ -590,6 +666,9 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
     return not _ID_CUE.search(before)
 
 
+_BARCODE_WORD = re.compile(
+    r"gtin|\bean|\bupc|barcode|strichcode|code-barres|código\s+de\s+barras", re.IGNORECASE
+)
 #: Three or more dotted groups with a one-digit group after the first: how releases are numbered (119.0.5481.68).
 _BUILD_VERSION = re.compile(r"\d+(?:\.\d+)*\.\d(?:\.\d+)+")
 #: Right after a number, a dash and a letter or digit: the number is the head of a longer code.
@@ -672,7 +751,7 @@ def _mask_like(value: str) -> bool:
 
 #: After an address: a prefix length, or whitespace and a dotted quad (a mask, when ``_mask_like`` says so).
 _PREFIX_AFTER = re.compile(r"/(\d{1,3})(?!\d)")
-_QUAD_AFTER = re.compile(r"\s+((?:\d{1,3}\.){3}\d{1,3})(?![\d.])")
+_QUAD_AFTER = re.compile(r"\s+(?:(?:net)?mask\s+)?((?:\d{1,3}\.){3}\d{1,3})(?![\d.])", re.IGNORECASE)
 #: 'ip address 94.32.155.4 255.255.255.252' gives an interface its address (a host) with the mask after it.
 _INTERFACE_CUE = re.compile(r"\b(?:address|addr|inet)\s*[:=]?\s*$", re.IGNORECASE)
 _MASK_IN_TEXT = re.compile(r"(?<![\d.])255\.(?:\d{1,3}\.){2}\d{1,3}(?!\d|\.\d)")
@@ -692,6 +771,16 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
         return False
     if address.is_unspecified or address.is_loopback:
         return True  # 0.0.0.0, '::', 127.0.0.1, '::1': every machine's own, so no one's
+    if address.is_multicast:
+        return True  # 224.0.0.251, ff02::fb: a group of listeners, no host
+    if address.is_link_local:
+        # valid on one link only. A 64-bit interface identifier (fe80::1ff:fe23:4567:890a, made by SLAAC from
+        # the MAC or a stable hash) follows a device from network to network; a short one (fe80::1,
+        # fe80::8827) is numbered by hand the same way on countless links, as is a self-assigned 169.254.x.x
+        if address.version == 4:
+            return True
+        iid = int(address) & 0xFFFF_FFFF_FFFF_FFFF
+        return sum((iid >> shift) & 0xFFFF != 0 for shift in (48, 32, 16, 0)) < 3
     if not prefix:
         m = _PREFIX_AFTER.match(text, end)
         prefix = m.group(1) if m else ""
@@ -834,6 +923,8 @@ _IIN_RANGES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("3528", "3589", (16, 17, 18, 19)),  # JCB
     ("62", "62", (16, 17, 18, 19)),  # UnionPay
     ("2200", "2204", (16, 17, 18, 19)),  # Mir
+    ("9792", "9792", (16,)),  # Troy
+    ("81", "82", (16,)),  # RuPay (its 60, 65 and 508 ranges are covered above)
     ("50", "50", tuple(range(12, 20))),  # Maestro
     ("56", "69", tuple(range(12, 20))),
 )
@@ -951,7 +1042,7 @@ class PossiblePhoneRecognizer:
                 international = bool(re.match(r"\+|00 ?[1-9]", raw)) and not (
                     m.start and text[m.start - 1].isalnum()
                 )
-                if (m.start, m.end) in seen or not (international or _phone_cue(text, m.start)):
+                if (m.start, m.end) in seen or not (international or _phone_cue(text, m.start, m.end)):
                     continue
                 seen[(m.start, m.end)] = RecognizerResult("PHONE_NUMBER", m.start, m.end, 0.5)
         for e164 in _MSISDN.finditer(text):  # E.164 without its '+': possible from its own country code
@@ -964,6 +1055,25 @@ class PossiblePhoneRecognizer:
                 seen.setdefault(span, RecognizerResult("PHONE_NUMBER", span[0], span[1], 0.5))
         return list(seen.values())
 
+
+class _ColumnGaps:
+    """Runs a phone recognizer with every run of two or more spaces read as a column break.
+
+    libphonenumber takes single and double spaces alike as a number's separators, so in a space-aligned table
+    ('Emre  +90 212 996 99 59  0.870') the next column's digits join the number and spoil it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.supported_entities = inner.supported_entities
+        self.context = inner.context
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        if "  " in text:
+            text = _COLUMN_GAP.sub(lambda m: "\t" * len(m.group()), text)
+        return list(self.inner.analyze(text, entities, nlp_artifacts))
+
+
+_COLUMN_GAP = re.compile(r" {2,}")
 
 #: ``00`` then a country code, as written outside North America; the NANP dials out with 011.
 _EXIT_00 = re.compile(r"(?<![\w+])00 ?[1-9]")
@@ -998,10 +1108,13 @@ class PunctuatedSpanishIdRecognizer:
 class _CuedNumberRecognizer:
     """A fixed-length number with a check digit that counts only where its scheme is named: right before it,
     or anywhere in the same value as a table's column header or a record's identifier system (``| PESEL |``,
-    ``.../NamingSystem/bsn``).
+    ``.../NamingSystem/bsn``). A field named for national ids in general (``national_id``, ``tax_id``,
+    "national number") names every scheme.
 
     Nine or eleven random digits pass such a check one time in ten or eleven, so where the scheme is not named
-    an order or invoice number would too often read as an identity number."""
+    an order or invoice number would too often read as an identity number. Only a scheme's own punctuated
+    form (``self_evident``: a CPF's 123.456.789-09, a henkilötunnus's century sign and check letter) counts on
+    its own."""
 
     #: The scheme's name as a whole word anywhere in the value (a header, an identifier system).
     named: ClassVar[re.Pattern[str]]
@@ -1012,12 +1125,17 @@ class _CuedNumberRecognizer:
     digits: ClassVar[int]
     #: Other ways the scheme groups its digits, e.g. (4, 2, 3) with dots for a BSN.
     groupings: ClassVar[tuple[tuple[int, ...], ...]] = ()
+    #: The candidate's shape as a regular expression, where digits and groupings cannot say it.
+    shape: ClassVar[str | None] = None
+    #: A written form that is the scheme's own and counts without its name nearby (after its check passes).
+    self_evident: ClassVar[re.Pattern[str] | None] = None
 
     def __init__(self) -> None:
-        shapes = [rf"\d{{{self.digits}}}"] + [
-            r"[. -]".join(rf"\d{{{n}}}" for n in grouping) for grouping in self.groupings
-        ]
-        self._number = re.compile(rf"(?<![\d.,-])(?:{'|'.join(shapes)})(?![\d.,-]?\d)")
+        body = self.shape or "|".join(
+            [rf"\d{{{self.digits}}}"]
+            + [r"[. -]".join(rf"\d{{{n}}}" for n in grouping) for grouping in self.groupings]
+        )
+        self._number = re.compile(rf"(?<![\w.,-])(?:{body})(?![\w]|[.,-]?\d)")
 
     def valid(self, number: str) -> bool:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -1028,14 +1146,26 @@ class _CuedNumberRecognizer:
         out = []
         named: bool | None = None  # whether the value names the scheme anywhere: looked up once, if needed
         for m in self._number.finditer(text):
-            if not self.cue.search(text[max(0, m.start() - 40) : m.start()]):
+            window = text[max(0, m.start() - 40) : m.start()]
+            evident = self.self_evident is not None and self.self_evident.fullmatch(m.group())
+            if not (evident or self.cue.search(window) or _ANY_ID_CUE.search(window)):
                 if named is None:
-                    named = bool(self.named.search(text))
+                    named = bool(self.named.search(text) or _ANY_ID_NAMED.search(text))
                 if not named:
                     continue
-            if self.valid(re.sub(r"\D", "", m.group())):
+            if self.valid(m.group()):
                 out.append(RecognizerResult(self.supported_entities[0], m.start(), m.end(), 1.0))
         return out
+
+
+#: Field names and phrases for national identity numbers in general: every scheme's number counts after them.
+_ANY_ID_WORDS = (
+    r"national[\s_-]?id(?:entity|entification)?(?:[\s_-]?(?:number|no|nr|code))?|national[\s_-]?number|"
+    r"personal[\s_-]?id(?:entity)?(?:[\s_-]?(?:number|no|code))?|identity[\s_-]?(?:number|no)|tax[\s_-]?id|"
+    r"nationalid|personalid|taxid"
+)
+_ANY_ID_CUE = re.compile(rf"(?<![^\W_])(?:{_ANY_ID_WORDS})(?![^\W_])\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.I)
+_ANY_ID_NAMED = re.compile(rf"(?<![^\W_])(?:{_ANY_ID_WORDS})(?![^\W_])", re.I)
 
 
 class PeselRecognizer(_CuedNumberRecognizer):
@@ -1047,6 +1177,7 @@ class PeselRecognizer(_CuedNumberRecognizer):
     digits = 11
 
     def valid(self, number: str) -> bool:
+        number = re.sub(r"\D", "", number)
         month, day = int(number[2:4]) % 20, int(number[4:6])
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return False
@@ -1066,6 +1197,7 @@ class BsnRecognizer(_CuedNumberRecognizer):
     groupings = ((4, 2, 3), (3, 3, 3))
 
     def valid(self, number: str) -> bool:
+        number = re.sub(r"\D", "", number)
         total = sum(int(d) * w for d, w in zip(number[:8], range(9, 1, -1), strict=True)) - int(number[8])
         return total % 11 == 0 and number != "000000000"
 
@@ -1083,8 +1215,135 @@ class SsnRecognizer(_CuedNumberRecognizer):
     digits = 9
 
     def valid(self, number: str) -> bool:
+        number = re.sub(r"\D", "", number)
         area, group, serial = number[:3], number[3:5], number[5:]
         return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def _cue(words: str) -> re.Pattern[str]:
+    """A scheme's name right before its number, with up to two words between (``CPR-nr.: ``, or a chat's ``NIF?`` then ``user:``)."""
+    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE)
+
+
+def _named(words: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])", re.IGNORECASE)
+
+
+_SE_WORDS = r"personnummer|personnr|pers\.?\s?nr|samordningsnummer|personal\s+identity\s+number"
+_DK_WORDS = r"cpr(?:[\s.-]?(?:nr|nummer|number|no))?|personnummer"
+_NO_WORDS = r"fødselsnummer|fodselsnummer|f\.?\s?nr|personnummer|d-nummer"
+_FI_WORDS = r"henkilötunnus|henkilotunnus|hetu|sotu|personbeteckning"
+_BE_WORDS = (
+    r"rijksregisternummer|rijksregister|registre\s+national|num[ée]ro\s+national|n[°º]\s*national|"
+    r"insz|niss|nationaal\s+nummer"
+)
+_PT_WORDS = r"nif|contribuinte|n\.?[°º]?\s*contribuinte"
+_FR_WORDS = r"nir|s[ée]curit[ée]\s+sociale|s[ée]cu|insee|carte\s+vitale"
+_BR_WORDS = r"cpf|cadastro\s+de\s+pessoas?\s+f[íi]sicas?"
+_IN_WORDS = r"aadhaar|aadhar|uidai|आधार"
+
+
+class SwedishPersonnummerRecognizer(_CuedNumberRecognizer):
+    """Swedish personnummer, [CC]YYMMDD-NNNC, named (Luhn and a real birth date)."""
+
+    supported_entities: ClassVar[list[str]] = ["SE_PERSONNUMMER"]
+    cue, named = _cue(_SE_WORDS), _named(_SE_WORDS)
+    shape = r"(?:1[89]|20)?\d{6}[-+ ]?\d{4}"
+
+    def valid(self, number: str) -> bool:
+        return national_ids.se_personnummer(number)
+
+
+class DanishCprRecognizer(_CuedNumberRecognizer):
+    """Danish CPR number, DDMMYY-SSSS, named (a real birth date; numbers since 2007 carry no check digit)."""
+
+    supported_entities: ClassVar[list[str]] = ["DK_CPR"]
+    cue, named = _cue(_DK_WORDS), _named(_DK_WORDS)
+    shape = r"\d{6}[- ]?\d{4}"
+
+    def valid(self, number: str) -> bool:
+        return national_ids.dk_cpr(number)
+
+
+class NorwegianFodselsnummerRecognizer(_CuedNumberRecognizer):
+    """Norwegian fødselsnummer or D-number, DDMMYY IIIKK, named (two modulus-11 check digits)."""
+
+    supported_entities: ClassVar[list[str]] = ["NO_FODSELSNUMMER"]
+    cue, named = _cue(_NO_WORDS), _named(_NO_WORDS)
+    shape = r"\d{6} ?\d{5}"
+
+    def valid(self, number: str) -> bool:
+        return national_ids.no_fodselsnummer(number)
+
+
+class FinnishHetuRecognizer(_CuedNumberRecognizer):
+    """Finnish henkilötunnus, DDMMYY±NNNC: its century sign and check character make it evident on its own."""
+
+    supported_entities: ClassVar[list[str]] = ["FI_HETU"]
+    cue, named = _cue(_FI_WORDS), _named(_FI_WORDS)
+    shape = r"\d{6}[-+A-FU-Y]\d{3}[0-9A-FHJ-NPR-Y]"
+    self_evident = re.compile(shape)
+
+    def valid(self, number: str) -> bool:
+        return national_ids.fi_hetu(number)
+
+
+class BelgianNationalNumberRecognizer(_CuedNumberRecognizer):
+    """Belgian national register number, YY.MM.DD-SSS.CC (evident when punctuated so), else named."""
+
+    supported_entities: ClassVar[list[str]] = ["BE_NATIONAL_NUMBER"]
+    cue, named = _cue(_BE_WORDS), _named(_BE_WORDS)
+    shape = r"\d{2}\.?\d{2}\.?\d{2}[-. ]?\d{3}[-. ]?\d{2}"
+    self_evident = re.compile(r"\d{2}\.\d{2}\.\d{2}[-. ]\d{3}[-.]\d{2}|\d{6}-\d{3}\.\d{2}")
+
+    def valid(self, number: str) -> bool:
+        return national_ids.be_national_number(number)
+
+
+class PortugueseNifRecognizer(_CuedNumberRecognizer):
+    """Portuguese NIF of a person (first digit 1-3), named (modulus-11 check digit)."""
+
+    supported_entities: ClassVar[list[str]] = ["PT_NIF"]
+    cue, named = _cue(_PT_WORDS), _named(_PT_WORDS)
+    shape = r"[1-3]\d{8}|[1-3]\d{2} \d{3} \d{3}"
+
+    def valid(self, number: str) -> bool:
+        return national_ids.pt_nif(number)
+
+
+class FrenchNirRecognizer(_CuedNumberRecognizer):
+    """French NIR (social security number) with its key: evident in its printed grouping, else named."""
+
+    supported_entities: ClassVar[list[str]] = ["FR_NIR"]
+    cue, named = _cue(_FR_WORDS), _named(_FR_WORDS)
+    shape = r"[1-478] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}"
+    self_evident = re.compile(r"[1-478] \d{2} \d{2} (?:\d{2}|2[AB]) \d{3} \d{3} \d{2}")
+
+    def valid(self, number: str) -> bool:
+        return national_ids.fr_nir(number)
+
+
+class BrazilianCpfRecognizer(_CuedNumberRecognizer):
+    """Brazilian CPF: evident as 123.456.789-09, else named (two check digits)."""
+
+    supported_entities: ClassVar[list[str]] = ["BR_CPF"]
+    cue, named = _cue(_BR_WORDS), _named(_BR_WORDS)
+    shape = r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}"
+    self_evident = re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}")
+
+    def valid(self, number: str) -> bool:
+        return national_ids.br_cpf(number)
+
+
+class AadhaarRecognizer(_CuedNumberRecognizer):
+    """Indian Aadhaar number, named (Verhoeff check digit, first digit 2-9)."""
+
+    supported_entities: ClassVar[list[str]] = ["IN_AADHAAR"]
+    cue, named = _cue(_IN_WORDS), _named(_IN_WORDS)
+    shape = r"[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}"
+
+    def valid(self, number: str) -> bool:
+        return national_ids.in_aadhaar(number)
 
 
 _CF_ODD = dict(

@@ -597,3 +597,99 @@ def test_evaluation_counts_every_occurrence_of_a_labelled_value() -> None:
     first = evaluate(rows, lambda t: [PiiSpan("ip", 5, 16, 1.0, "IP_ADDRESS")])
     assert (first.kinds["ip"].tp, first.kinds["ip"].fn) == (1, 1)
     assert first.misses == [f"ip: '203.0.113.9' in {text!r}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # each scheme named right before its number, or in a field named for national ids in general
+        ("Personnummer: 811218-9876", "811218-9876"),  # Swedish: Luhn over YYMMDDNNNC
+        ("CPR-nr.: 010190-1234", "010190-1234"),  # Danish: a real birth date (no check digit since 2007)
+        ("Fødselsnummer 01019010046", "01019010046"),  # Norwegian: two modulus-11 digits
+        ("Henkilötunnus 131052-308T", "131052-308T"),  # Finnish: century sign and mod-31 character
+        ("131052-308T", "131052-308T"),  # ... evident without its name
+        ("Rijksregisternummer 85073003328", "85073003328"),  # Belgian: 97 - (first nine mod 97)
+        ("85.07.30-033.28", "85.07.30-033.28"),  # ... evident in its printed form
+        ("NIF 123456789", "123456789"),  # Portuguese person: modulus-11 check digit
+        ("2 55 08 14 168 025 38", "2 55 08 14 168 025 38"),  # French NIR, grouped as printed, with its key
+        ("CPF: 529.982.247-25", "529.982.247-25"),  # Brazilian: two check digits
+        ("Aadhaar 2341 2341 2346", "2341 2341 2346"),  # Indian: Verhoeff check digit
+        ('national_id { value: "85073003328" }', "85073003328"),  # any scheme after a general id field
+        ('tax_id = "01019010046"', "01019010046"),
+        # a serialised line break separates the scheme's name from what came before it
+        ("DESCRIPTION:Room 4\\nPESEL: 02070803628", "02070803628"),
+    ],
+)
+def test_national_ids_of_more_schemes_are_found_by_their_definitions(
+    scrubber: PiiScrubber, text: str, value: str
+) -> None:
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == [("national_id", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Personnummer: 811218-9877",  # the Luhn digit is wrong
+        "Fødselsnummer 01019010047",  # the second check digit is wrong
+        "Henkilötunnus 131052-308U",  # the check character is wrong
+        "CPF: 529.982.247-26",  # the second check digit is wrong
+        "Aadhaar 2341 2341 2345",  # fails Verhoeff
+        "NIF 523456789",  # a company's number (5-9), not a person's
+        "CPR-nr.: 320190-1234",  # no 32nd of January
+        "Bestellung 8112189876",  # a valid personnummer's digits, but nothing names a scheme
+        "Rechnung 01019010046",  # a valid fødselsnummer's digits, unnamed
+        "order 234123412346",  # a Verhoeff-valid twelve digits, unnamed
+    ],
+)
+def test_national_ids_of_more_schemes_need_a_valid_check_and_a_name_or_their_own_form(
+    scrubber: PiiScrubber, text: str
+) -> None:
+    assert [s for s in scrubber.detect(text) if s.kind == "national_id"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # an address glued to Japanese or Korean text ends where the script changes
+        ("yuki.tanaka@example.co.jpまでご連絡ください", [("email", "yuki.tanaka@example.co.jp")]),
+        ("> minji.park@example.kr로 보내주세요", [("email", "minji.park@example.kr")]),
+        # Troy and RuPay issuer ranges
+        ("Kart no: 9792 0300 0000 0000", [("card", "9792 0300 0000 0000")]),
+        ("RuPay 8100 0000 0000 0002", [("card", "8100 0000 0000 0002")]),
+        # multicast groups and short link-local addresses are no hosts; a SLAAC-made one (64-bit interface id)
+        # follows its device and stays PII
+        ("# mdns 224.0.0.251 / ff02::fb port 5353", []),
+        ("Address=fe80::1/64 and 169.254.10.20 self-assigned", []),
+        ("neighbor fe80::1ff:fe23:4567:890a reachable", [("ip", "fe80::1ff:fe23:4567:890a")]),
+        # a private network with its mask after 'netmask'
+        ("# subnet 192.168.40.0 netmask 255.255.255.0", []),
+        # a routing table entry is for an address; only a clause or table *number* right after the word is one
+        ("BGP routing table entry for 81.2.69.0/24", [("ip", "81.2.69.0/24")]),
+        ("see Table 4.1.2.7 for the limits", []),
+        # an AS path is no Indian landline; an Indian mobile is written 5-5
+        ("Paths: (2 available)\n  44830 30741, (received & used)", []),
+        ("call 98481 22734 after six", [("phone", "98481 22734")]),
+        # a ZIP+4 code is no phone
+        ("כתובת: 94103-2710", []),
+        # a barcode starting with 00 dials nowhere; 'Referanse' (Norwegian) names a reference
+        ('<span itemprop="gtin12">001234567895</span>', []),
+        ("Bonus Referanse: 983 047 464", []),
+        # a phone number in a space-aligned table under a 'phone' header, next to the next column's digits
+        (
+            "    customer  phone              score\n0   Emre      +90 212 996 99 59  0.870",
+            [("phone", "+90 212 996 99 59")],
+        ),
+    ],
+)
+def test_scripts_issuers_groups_links_tables_and_columns_after_held_out_v13(
+    scrubber: PiiScrubber, text: str, found: list[tuple[str, str]]
+) -> None:
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == found
+
+
+def test_a_number_grouped_5_4_after_an_area_code_in_parentheses_is_still_a_phone(
+    scrubber: PiiScrubber,
+) -> None:
+    text = "her new number is (41) 98013-2000"
+    start = text.index("98013-2000")
+    assert [s.kind for s in scrubber.detect(text) if s.start <= start < s.end] == ["phone"]
