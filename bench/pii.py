@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on twelve labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on fifteen labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all twelve sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on held-out v11
+    python bench/pii.py --json out.json # the same figures (all fifteen sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on the last set (v14)
 
 The sets, in the order printed:
 
@@ -52,7 +52,23 @@ The sets, in the order printed:
   (reservations and delivery, ride-hailing receipts, tickets, discharge letters, pharmacy and veterinary
   records, PBX dial plans, SMTP and web logs, OAuth audits, payment webhooks, POS and ATM journals, tax and
   pension statements, notary deeds, parish and genealogy records, NOTAMs and AIS logs; twenty-two languages;
-  150 look-alikes). Its figures are the ones that count.
+  150 look-alikes). Scored blind at precision 0.977 / recall 0.987 (targets met); its errors then prompted the
+  dial-string, CJK version-word, stated-mask broadcast and payment/tariff/drug reference rules, so it is
+  in-sample now.
+- held-out v12 (heldout_v12.jsonl, make_heldout_v12.py): written the same blind way after that revision
+  (classified ads, group chats, conference badges, trial registries, number porting, ham radio logs, VPN
+  configs, OpenTelemetry spans, SRT subtitles; eighteen languages; 151 look-alikes). Scored blind at precision
+  0.887 / recall 0.981: its author left every private host address unlabelled, which this project counts as
+  PII (0.984 / 0.981 with non-global addresses set aside); its other errors then prompted the ZIP+4, meter,
+  certificate, MSISDN, signature-letter and CSV-column rules, so it is in-sample now.
+- held-out v13 (heldout_v13.jsonl, make_heldout_v13.py): written the same blind way (tenancy agreements,
+  payroll slips, police reports, quoted replies, Slack/IRC exports, vCards, iCal, LDIF, TMX, TOML/INI/protobuf
+  text, diff hunks, Jupyter output, proxy configs, SNMP traps, BGP output, WHOIS records; twenty-nine
+  languages; 140 look-alikes), with nine national-id schemes the scrubber did not know. Scored blind at
+  precision 0.914 / recall 0.875 (both missed); its errors then prompted the nine schemes, the multicast and
+  link-local, Troy/RuPay, CJK-glued address, escaped line break and aligned-column rules, so it is in-sample.
+- held-out v14 (heldout_v14.jsonl, make_heldout_v14.py): written the same blind way after that revision.
+  Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -153,9 +169,10 @@ SETS: tuple[tuple[str, str, str], ...] = (
         "blind once (0.887/0.981; its author left private host addresses unlabelled); its errors then informed"
         " the revision",
     ),
+    ("held_out_v13", "heldout_v13.jsonl", "blind once (0.914/0.875); its errors then informed the revision"),
     (
-        "held_out_v13",
-        "heldout_v13.jsonl",
+        "held_out_v14",
+        "heldout_v14.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
