@@ -103,13 +103,13 @@ _REFERENCE_CUE = re.compile(
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
     r"p/n|cas|ean|gtin|upc|barcode|zip|postcode|postal\s+code|plz|\w*certificate|certificat|zertifikat|"
-    r"dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
+    r"s/n|company[\s_-]?id|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
     r"p\.?\s?iva|vat|nip|regon|krs|siren|siret|kvk|btw|uid|ust|"
     # machine times
-    r"unix|epoch|timestamp|ts)\.?\s*(?:no\.?|nr\.?|n[°º.]|number|num|id|#)?\s*[:#-]?\s*$",
+    r"unix|epoch|timestamp|ts)\.?\s*(?:no\.?|nr\.?|n[°º.]|number|num|id|#)?[\s:#='\"\\-]{0,8}$",
     re.IGNORECASE,
 )
 #: Before a number, these name an identity document: the digits are then not a phone number.
@@ -124,9 +124,10 @@ _ID_CUE = re.compile(
 #: Within a few words before a dotted quad, these say it numbers a release, not a host; right before it, these
 #: say it numbers a clause or a table (a "routing table entry for 91.50.176.0/20" is an address).
 _VERSION_CUE = re.compile(
-    r"(?<![\w-])(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
+    # (after a field code's digits too: MT940's '?24Firmware 5.1.3.23'), up to three words or a key= between
+    r"(?<![^\W\d]|-)(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
     # the schema words before an OID
-    r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}$|§\s*$|"
+    r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}(?:[\w.-]+[=:])?$|§\s*$|"
     r"(?<![\w-])(?:section|sect?|chapter|clause|paragraph|para|article|art|figure|fig|table|tab|appendix|annex|"
     r"equation|eq|step|footnote|"
     # the same in the other languages of the default regions
@@ -137,27 +138,30 @@ _VERSION_CUE = re.compile(
     r"(?:バージョン|ファームウェア|版本|固件|버전|펌웨어)\W*(?:\S+\s+){0,2}$",  # a whole word: not the 'fw' of 'fw-branch-07'
     re.IGNORECASE,
 )
-#: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
-_PHONE_CUE = re.compile(
-    r"\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|sms|text|whatsapp|ring|dial|hotline|"
+_PHONE_WORDS = (
+    # '…phone' compounds are field names too: homephone, workphone, fromphone (a LaTeX letter's sender)
+    r"\w*phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|sms|text|whatsapp|ring|dial|hotline|"
     r"telefon\w*|téléphone|telephone|teléfono|telefono|telefoon|tlf|tfn|móvil|movil|cellulare|handy|portable|"
     r"mobil\w*|mobiel\w*|gsm|\w*rufnummer|handynummer|faxnummer|\w*belnummer|terugbel\w*|telefoonnummer|"
-    r"celular|telemóvel|telemovel|contact|"
+    r"celular|telemóvel|telemovel|contact|komórk\w*|"
     # 'call us' and 'customer service' in the other languages of the default regions
     r"llame|llamar|llámenos|appelez|appeler|anrufen|rufen|chiamare|chiami|chiamate|bellen|bel|ligue|ligar|"
     r"zadzwoń|dzwoni\w*|atención\s+al\s+cliente|kundenservice|kundendienst|service\s+client|servizio\s+clienti|"
     # 'contact' and 'write/ring me' as classified ads put it
     r"contacto|contato|kontakt\w*|skriv|ringe|soita|puhelin|(?:za)?dzwoni\w*|reperibilità|reperibile|"
-    r"klantenservice)"
-    r"\b\W{0,4}(?:\w+\W{1,3}){0,2}$",
-    re.IGNORECASE,
+    r"klantenservice"
+)
+#: A phone word (not glued to a letter before it: a field code such as MT940's '?21Komórka' may be) or emoji.
+_PHONE_WORD = re.compile(rf"(?<![^\W\d])(?:{_PHONE_WORDS})\b|[📱📞☎✆]", re.IGNORECASE)
+#: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
+_PHONE_CUE = re.compile(
+    rf"(?:(?<![^\W\d])(?:{_PHONE_WORDS})\b|[📱📞☎✆]\ufe0f?)\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE
 )
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
 #: A calendar date written with dots or slashes (07.12.2026, 3/4/85): day and month are checked in ``_date_like``.
 _DOTTED_DATE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d]|[./-]\d)")
 #: An ISO 8601 calendar date, year first (2024-04-22, also glued to its time: 2024-04-22T16:16:13Z).
 _ISO_DATE = re.compile(r"(?<![\d./-])(?:19|20)\d\d([./-])(\d{1,2})\1(\d{1,2})(?!\d|[./-]\d)")
-_PHONE_WORD = re.compile(_PHONE_CUE.pattern.split(r"\b\W")[0] + r"\b", re.IGNORECASE)
 # A structured-PII kind always has a digit, an '@' or a ':' in it; other strings skip the recognizers.
 _MAY_HOLD = re.compile(r"[0-9@:]")
 _CLEAN_CACHE = 8192
@@ -191,11 +195,18 @@ def _offline_email_recognizer() -> Any:
             return bool(extract(host).fqdn) or bool(_DOMAIN.search(pattern_text))
 
         def analyze(self, text: str, entities: Any, nlp_artifacts: Any = None, *args: Any) -> Any:
-            found = [
-                r
-                for r in super().analyze(text, entities, nlp_artifacts, *args)
-                if _mailbox(text, r.start, r.end)
-            ]
+            found = []
+            for r in super().analyze(text, entities, nlp_artifacts, *args):
+                # RFC 5322 allows '=', '^' and '|' in a local part, but in 'handle=git@…' or a LEEF record's
+                # '…5923^email=ana@…' they end the field before it: the address starts after the last one
+                local = text[r.start : r.end].partition("@")[0]
+                cut = max(local.rfind(c) for c in "=^|")
+                if cut >= 0:
+                    r.start += cut + 1
+                    if not self.validate_result(text[r.start : r.end]):
+                        continue
+                if _mailbox(text, r.start, r.end):
+                    found.append(r)
             if "%40" in text:
                 found += self._percent_encoded(text)
             if "@" not in text:
@@ -298,6 +309,7 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
         out.append(SpacedIbanRecognizer())
     if "ip" in kinds:
         out.append(pr.IpRecognizer())
+        out.append(GluedAddressRecognizer())
     if "national_id" in kinds:
         by_entity: dict[str, Callable[[], Any]] = {
             "US_SSN": pr.UsSsnRecognizer,
@@ -455,7 +467,8 @@ class PiiScrubber:
         if entity == "IBAN_CODE" and not _registered_length(text[start:end]):
             return 0.0  # 'GB60 LOYD 3008 9714 7328 116': 23 characters where the United Kingdom registered 22
         if entity == "CREDIT_CARD" and (
-            before.endswith("+")
+            _no_issuer(re.sub(r"\D", "", text[start:end]))
+            or before.endswith("+")
             or _IBAN_HEAD.search(before)
             or _imei_like(text[start:end])
             or _gtin_like(text[start:end], before)
@@ -604,6 +617,12 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
         return False  # 123-456-7890, 000-000-0000: placeholders
     if _isbn_like(match, before):
         return False
+    if _ID_SHAPE.fullmatch(stripped):
+        return False  # '161.376.877-09': a CPF's printed shape, its check digits right or not
+    if _MASK_AFTER.match(after) and not cued:
+        return False  # '+49 151 •••• ••26': the visible head of a masked number
+    if re.search(r"(?<![+\d])\d{4,}[ -]$", before) and not cued:
+        return False  # '3691 005104 9973': the tail of a longer run of digit groups (not after '+33 ')
     if stripped.isdigit() and _BARCODE_WORD.search(before[-32:]):
         return False  # '<span itemprop="gtin12">009942536240': a barcode, even when it starts with 00
     if _CODE_PREFIX.search(before) and not _ABBREVIATED_PHONE.search(before[:-1] + "."):
@@ -621,6 +640,7 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
     if (
         assigned
         and not international
+        and not cued
         and not re.search(r"phone|tel|mobil|fax|handy|sms", assigned.group(), re.I)
     ):
         return False  # 'ip_local_port_range = 32768 60999': a setting's value
@@ -640,15 +660,17 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
         if "/" in stripped or _EIN.fullmatch(stripped) or _HU_TAX.fullmatch(stripped):
             return False  # '24/0611/0087', '2024/118872': slash-grouped references; 'EIN 84-2271938'
         if _ZIP4.fullmatch(stripped) and not before.rstrip().endswith(")"):
-            return False  # '94103-2710': a ZIP+4 code; no plan without a trunk 0 groups 5-4
+            return False
+        if re.fullmatch(r"\d{6}-\d{4}", stripped) and not cued:
+            return False  # '971031-7430': a Nordic personal number or a dated reference; no plan prints 6-4  # '94103-2710': a ZIP+4 code; no plan without a trunk 0 groups 5-4
         if re.fullmatch(r"\d{5} \d{5}", stripped) and digits[0] not in "6789":
             return False  # '44830 30741': only Indian mobiles (6-9) are written 5-5 without a trunk 0
     if _TIME_RANGE.fullmatch(stripped):
         return False  # '08.20–09.40': a time slot
     if not international and _BUILD_VERSION.fullmatch(stripped):
         return False  # '115.0.6271.96': a release numbered major.minor.build.patch; no plan groups one digit
-    if _CODE_SUFFIX.match(after):
-        return False  # '84-6358-074-C': the digits of a part number that goes on past them
+    if _CODE_SUFFIX.match(after) or re.match(r"[A-Za-z]", after):
+        return False  # '84-6358-074-C', '009575-252K': the digits of a code that goes on past them
     if _cas_number(stripped):
         return False  # '705064-90-0': a CAS registry number, its last digit checking the others
     if _IBAN_HEAD.search(before):
@@ -666,6 +688,9 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
     return not _ID_CUE.search(before)
 
 
+#: How a Brazilian CPF (3.3.3-2) and a Belgian national number (2.2.2-3.2) are printed: no plan's grouping.
+_ID_SHAPE = re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}|\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}")
+_MASK_AFTER = re.compile(r"\s?[•●∙*]")
 _BARCODE_WORD = re.compile(
     r"gtin|\bean|\bupc|barcode|strichcode|code-barres|código\s+de\s+barras", re.IGNORECASE
 )
@@ -719,7 +744,7 @@ _GLUED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 
 #: An Asterisk dial string's channel technology: 'Dial(PJSIP/+4420…@trunk)' dials the number after it.
 _DIALLED = re.compile(r"\b(?:pjsip|sip|iax2|dahdi|local)/$", re.IGNORECASE)
-_CODE_PREFIX = re.compile(r"(?<![\w-])(?:[a-z0-9]{1,6}-)*[a-z]{1,5}-$")  # RE-, 25-SIN-
+_CODE_PREFIX = re.compile(r"(?<![A-Za-z0-9_-])(?:[a-z0-9]{1,6}-)*[a-z]{1,5}-$", re.IGNORECASE)  # RE-, 25-SIN-
 _ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
 
 
@@ -755,6 +780,10 @@ _QUAD_AFTER = re.compile(r"\s+(?:(?:net)?mask\s+)?((?:\d{1,3}\.){3}\d{1,3})(?![\
 #: 'ip address 94.32.155.4 255.255.255.252' gives an interface its address (a host) with the mask after it.
 _INTERFACE_CUE = re.compile(r"\b(?:address|addr|inet)\s*[:=]?\s*$", re.IGNORECASE)
 _MASK_IN_TEXT = re.compile(r"(?<![\d.])255\.(?:\d{1,3}\.){2}\d{1,3}(?!\d|\.\d)")
+_NETWORK_CUE = re.compile(
+    r"\b(?:subnet|subnetz|network|netzwerk|netz|réseau|red|rete|netwerk|prefix|präfix|cidr|route)\b[\s.:=…]*$",
+    re.IGNORECASE,
+)
 _BROADCAST_CUE = re.compile(r"\b(?:broadcast|bcast|brd)(?:[- ]?(?:address|adresse|addr))?\W*$", re.IGNORECASE)
 
 
@@ -790,7 +819,9 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
         try:
             network = ipaddress.ip_network(f"{value}/{prefix}", strict=True)
         except ValueError:
-            return False  # host bits set (or no valid prefix): an interface's address
+            # host bits set (or no valid prefix): an interface's address, unless the text calls it a network
+            # ('Subnet: 172.28.0.0/12', written loosely for 172.16.0.0/12)
+            return bool(_NETWORK_CUE.search(before))
         return network.num_addresses > 1  # a /32 or /128 is one host
     quad = _QUAD_AFTER.match(text, end)
     if quad and address.version == 4 and _mask_like(quad.group(1)) and not _INTERFACE_CUE.search(before):
@@ -982,6 +1013,12 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _no_issuer(digits: str) -> bool:
+    """Card networks issue from major industry identifiers 2-6 (and Troy 9792, RuPay 81-82): a Luhn-valid run
+    starting with 0, 1, 7, 8 or 9 outside those is a timestamp or a trace number ('1740361835879544')."""
+    return digits[:1] not in ("2", "3", "4", "5", "6") and not _card_number(digits)
+
+
 def _card_number(digits: str) -> bool:
     if not _luhn(digits):
         return False
@@ -1054,6 +1091,38 @@ class PossiblePhoneRecognizer:
                 span = e164.span(1)
                 seen.setdefault(span, RecognizerResult("PHONE_NUMBER", span[0], span[1], 0.5))
         return list(seen.values())
+
+
+class GluedAddressRecognizer:
+    """IP addresses written against Japanese, Chinese, Korean or Thai text ('IP 주소158.226.148.21'), where
+    presidio's word boundaries do not fall: a letter of those scripts is no part of an address."""
+
+    supported_entities: ClassVar[list[str]] = ["IP_ADDRESS"]
+    context: ClassVar[list[str]] = []
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        from presidio_analyzer import RecognizerResult
+
+        if text.isascii():
+            return []
+        out = []
+        for m in _GLUED_ADDRESS.finditer(text):
+            start, end = m.span()
+            beside = text[start - 1 : start] + text[end : end + 1]
+            if beside.isascii():
+                continue  # presidio's own pattern sees it
+            try:
+                ipaddress.ip_interface(m.group())
+            except ValueError:
+                continue
+            out.append(RecognizerResult("IP_ADDRESS", start, end, 0.6))
+        return out
+
+
+_GLUED_ADDRESS = re.compile(
+    r"(?<![0-9A-Za-z.:])(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7})(?:/\d{1,3})?"
+    r"(?![0-9A-Za-z:]|\.\d)"
+)
 
 
 class _ColumnGaps:
@@ -1235,7 +1304,7 @@ _NO_WORDS = r"fødselsnummer|fodselsnummer|f\.?\s?nr|personnummer|d-nummer"
 _FI_WORDS = r"henkilötunnus|henkilotunnus|hetu|sotu|personbeteckning"
 _BE_WORDS = (
     r"rijksregisternummer|rijksregister|registre\s+national|num[ée]ro\s+national|n[°º]\s*national|"
-    r"insz|niss|nationaal\s+nummer"
+    r"insz|niss|rrn|nationaal\s+nummer"
 )
 _PT_WORDS = r"nif|contribuinte|n\.?[°º]?\s*contribuinte"
 _FR_WORDS = r"nir|s[ée]curit[ée]\s+sociale|s[ée]cu|insee|carte\s+vitale"

@@ -693,3 +693,63 @@ def test_a_number_grouped_5_4_after_an_area_code_in_parentheses_is_still_a_phone
     text = "her new number is (41) 98013-2000"
     start = text.index("98013-2000")
     assert [s.kind for s in scrubber.detect(text) if s.start <= start < s.end] == ["phone"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # a key=value or LEEF field ends before the address; an SSH remote after 'handle=' is no mailbox
+        ("usrName=ana^email=ana.ruiz@example.es^ref=INC01", [("email", "ana.ruiz@example.es")]),
+        ("handle=git@bitbucket.org:team/infra.git", []),
+        ("cs1Label=handle cs1=git@gitlab.com:org/app.git", []),
+        # serial and company numbers after their names, quoted or escaped; a code glued to CJK text
+        ("S/N: 0578-815-36", []),
+        ("{serial: '6516-896-90'}", []),
+        ('{\\"company_id\\": \\"552531-7265\\"}', []),
+        ("编号ORD-2025-796322。", []),
+        # a CPF-shaped number with a wrong check digit is no phone; a masked number's visible head is none
+        ("CPF nº为161.376.877-09", []),
+        ("phone_masked=+49 151 •••• ••26", []),
+        # presidio's card pattern takes a 16-digit timestamp; no network issues from 1
+        ('{"__REALTIME_TIMESTAMP": "1780000000000004"}', []),
+        # a private network named a subnet even with host bits set; a firmware field's version
+        ("Subnet: 172.28.0.0/12", []),
+        ("?21P/N 5274-162-08\n?24Firmware 5.1.3.23", []),
+        ("cs4Label=firmware cs4=1.18.9.201", []),
+        # addresses written against Korean text
+        ("IP 주소158.226.148.21. 감사합니다", [("ip", "158.226.148.21")]),
+        (
+            "IP 주소은 2a01:4f8:fe0:f8c5:19b4:7538:fc13:2c39입니다",
+            [("ip", "2a01:4f8:fe0:f8c5:19b4:7538:fc13:2c39")],
+        ),
+        # phone words glued to a field code, as emoji, as a field-name compound, and a CEF label before 'cs3='
+        ("?21Komórka (22) 237-04-20", [("phone", "(22) 237-04-20")]),
+        ("📱 07700 900123", [("phone", "07700 900123")]),
+        ("\\setkomavar{fromphone}{0171 2345678}", [("phone", "0171 2345678")]),
+        ("cs3Label=phone cs3=051 9563 508", [("phone", "051 9563 508")]),
+        # a Belgian national number after its abbreviation; a Diners number in a LEEF record
+        ("cs3Label=rrn cs3=850730 033 28", [("national_id", "850730 033 28")]),
+        ("^pan=3006 123456 7861^ref=INC01", [("card", "3006 123456 7861")]),
+    ],
+)
+def test_fields_remotes_masks_subnets_scripts_and_labels_after_held_out_v14(
+    scrubber: PiiScrubber, text: str, found: list[tuple[str, str]]
+) -> None:
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "499095-1454",  # 6-4 without a trunk 0: a Nordic personal number's shape or a dated reference
+        "id 009575-252K",  # digits running on into a letter: a code
+        "12.04.56-789.01",  # a Belgian national number's shape with a failing check is no phone either
+    ],
+)
+def test_six_four_groups_and_codes_are_not_phones(scrubber: PiiScrubber, text: str) -> None:
+    assert [s for s in scrubber.detect(text) if s.kind == "phone"] == []
+
+
+def test_a_phone_glued_to_japanese_text_is_still_found(scrubber: PiiScrubber) -> None:
+    text = "変更があれば+81 90-1234-5678までお電話ください"
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == [("phone", "+81 90-1234-5678")]
