@@ -175,16 +175,12 @@ _VERHOEFF_D = (
     (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
     (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
 )
-_VERHOEFF_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 7, 8, 6, 0),
-    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
-    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)
+#: The permutation's powers, p^0..p^7, computed rather than typed: a typed table is easy to get wrong and wrong
+#: in a way that still passes the textbook example (an earlier copy swapped two entries of p^4).
+_VERHOEFF_P1 = (1, 5, 7, 6, 2, 8, 3, 0, 9, 4)
+_VERHOEFF_P: tuple[tuple[int, ...], ...] = (tuple(range(10)),)
+for _ in range(7):
+    _VERHOEFF_P += (tuple(_VERHOEFF_P1[x] for x in _VERHOEFF_P[-1]),)
 
 
 def verhoeff(digits: str) -> bool:

@@ -82,6 +82,7 @@ _KIND_OF = {
     "CREDIT_CARD": "card",
     "IBAN_CODE": "iban",
     "IP_ADDRESS": "ip",
+    "IP_ADDRESS_PORT": "ip",
     "PERSON": "name",
     **dict.fromkeys(NATIONAL_IDS, "national_id"),
     "ES_NIF_NIE": "national_id",
@@ -103,7 +104,7 @@ _REFERENCE_CUE = re.compile(
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
     r"p/n|cas|ean|gtin|upc|barcode|zip|postcode|postal\s+code|plz|\w*certificate|certificat|zertifikat|"
-    r"s/n|company[\s_-]?id|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
+    r"s/n|reg|company[\s_-]?id|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
@@ -255,8 +256,8 @@ def _mailbox(text: str, start: int, end: int) -> bool:
         text[max(0, start - 6) : start] == "ssh://" or re.match(r":[\w~/]", text[end : end + 2])
     ):
         return False
-    if "**" in local:
-        return False
+    if "**" in local or text[max(0, start - 1) : start] == "*":
+        return False  # 'j****k@daum.net': presidio's pattern starts after the stars
     head = max(0, start - 8)  # 'sips:+' and the address's own first characters
     return not any(m.start(1) <= start - head <= m.end(1) for m in _SIP_USER.finditer(text[head:end]))
 
@@ -310,6 +311,7 @@ def _recognizers(kinds: set[str], national_ids: Sequence[str], phone_regions: Se
     if "ip" in kinds:
         out.append(pr.IpRecognizer())
         out.append(GluedAddressRecognizer())
+        out.append(DottedPortAddressRecognizer())
     if "national_id" in kinds:
         by_entity: dict[str, Callable[[], Any]] = {
             "US_SSN": pr.UsSsnRecognizer,
@@ -445,15 +447,15 @@ class PiiScrubber:
                 for e in self._nlp(text).ents
                 if e.label_ in ("PERSON", "PER")
             ]
-        return tuple(_resolve(found))
+        return tuple(_every_occurrence(original, _resolve(found)))
 
     def _adjust(
         self, score: float, text: str, start: int, end: int, context: Sequence[str], entity: str
     ) -> float:
         before = text[max(0, start - 48) : start].lower()
-        if entity == "IP_ADDRESS" and (
+        if entity in ("IP_ADDRESS", "IP_ADDRESS_PORT") and (
             _version_like(text, start, before)
-            or _in_longer_dotted(text, start, end)
+            or (entity == "IP_ADDRESS" and _in_longer_dotted(text, start, end))
             or _mask_like(text[start:end])
             or _no_host(text, start, end, before)
         ):
@@ -462,12 +464,15 @@ class PiiScrubber:
             return 0.0  # areas 900-999 were never issued (ITINs live there, in other group ranges)
         if _KIND_OF.get(entity) == "national_id" and _ZIP4.fullmatch(text[start:end]):
             return 0.0  # '23332-6369': a ZIP+4 code; an SSN is written 3-2-4
+        if _KIND_OF.get(entity) == "national_id" and re.search(r"\d\.$", before):
+            return 0.0  # '04:04:00.8912813Z': a timestamp's fraction and its zone letter, not a DNI
         if _KIND_OF.get(entity) == "national_id" and _inside_digit_groups(text, start, end):
             return 0.0  # '00 801 100 12 3456 789 012': a stretch of a longer grouped number (a meter's MPAN)
         if entity == "IBAN_CODE" and not _registered_length(text[start:end]):
             return 0.0  # 'GB60 LOYD 3008 9714 7328 116': 23 characters where the United Kingdom registered 22
         if entity == "CREDIT_CARD" and (
             _no_issuer(re.sub(r"\D", "", text[start:end]))
+            or re.search(r"\d[ -]$", before)
             or before.endswith("+")
             or _IBAN_HEAD.search(before)
             or _imei_like(text[start:end])
@@ -561,15 +566,15 @@ def _phone_cue(text: str, start: int, end: int | None = None) -> bool:
         _PHONE_CUE.search(before)
         or _LETTER_CUE.search(before)
         or _MSISDN_BEFORE.search(before)
-        or _in_phone_column(text, start)
-        or _under_phone_header(text, start, end if end is not None else start + 1)
+        or _in_column(text, start, _PHONE_WORD)
+        or _under_header(text, start, end if end is not None else start + 1, _PHONE_WORD)
     )
 
 
-def _under_phone_header(text: str, start: int, end: int) -> bool:
-    """In a table aligned with spaces (a data frame, a fixed-width report), whether a phone word heads the
-    column the value stands in: a word of one of the three lines above, set apart by two or more spaces, that
-    overlaps the value's columns."""
+def _under_header(text: str, start: int, end: int, word: re.Pattern[str]) -> bool:
+    """In a table aligned with spaces (a data frame, a fixed-width report), whether ``word`` heads the column
+    the value stands in: a word of one of the three lines above, set apart by two or more spaces, that overlaps
+    the value's columns."""
     line_start = text.rfind("\n", 0, start) + 1
     first, last = start - line_start, end - line_start
     above = line_start
@@ -580,13 +585,15 @@ def _under_phone_header(text: str, start: int, end: int) -> bool:
         line = text[top : above - 1]
         if "  " in line:
             for m in re.finditer(r"\S+(?: \S+)*", line):
-                if m.start() < last and first < m.end() and _PHONE_WORD.search(m.group()):
+                if m.start() < last and first < m.end() and word.search(m.group()):
                     return True
         above = top
     return False
 
 
-def _in_phone_column(text: str, start: int) -> bool:
+def _in_column(text: str, start: int, word: re.Pattern[str]) -> bool:
+    """In a CSV-like table (``;``, ``,``, tab or ``|`` separated), whether the first line's header of the value's
+    column holds ``word``."""
     line_start = text.rfind("\n", 0, start) + 1
     if line_start == 0:
         return False  # the first line is the header itself
@@ -596,7 +603,7 @@ def _in_phone_column(text: str, start: int) -> bool:
         if sep in header and sep in line:
             cells = header.split(sep)
             column = line.count(sep)
-            return column < len(cells) and bool(_PHONE_WORD.search(cells[column]))
+            return column < len(cells) and bool(word.search(cells[column]))
     return False
 
 
@@ -619,7 +626,7 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
         return False
     if _ID_SHAPE.fullmatch(stripped):
         return False  # '161.376.877-09': a CPF's printed shape, its check digits right or not
-    if _MASK_AFTER.match(after) and not cued:
+    if _MASK_AFTER.match(after):
         return False  # '+49 151 •••• ••26': the visible head of a masked number
     if re.search(r"(?<![+\d])\d{4,}[ -]$", before) and not cued:
         return False  # '3691 005104 9973': the tail of a longer run of digit groups (not after '+33 ')
@@ -779,7 +786,6 @@ _PREFIX_AFTER = re.compile(r"/(\d{1,3})(?!\d)")
 _QUAD_AFTER = re.compile(r"\s+(?:(?:net)?mask\s+)?((?:\d{1,3}\.){3}\d{1,3})(?![\d.])", re.IGNORECASE)
 #: 'ip address 94.32.155.4 255.255.255.252' gives an interface its address (a host) with the mask after it.
 _INTERFACE_CUE = re.compile(r"\b(?:address|addr|inet)\s*[:=]?\s*$", re.IGNORECASE)
-_MASK_IN_TEXT = re.compile(r"(?<![\d.])255\.(?:\d{1,3}\.){2}\d{1,3}(?!\d|\.\d)")
 _NETWORK_CUE = re.compile(
     r"\b(?:subnet|subnetz|network|netzwerk|netz|réseau|red|rete|netwerk|prefix|präfix|cidr|route)\b[\s.:=…]*$",
     re.IGNORECASE,
@@ -788,9 +794,10 @@ _BROADCAST_CUE = re.compile(r"\b(?:broadcast|bcast|brd)(?:[- ]?(?:address|adress
 
 
 def _no_host(text: str, start: int, end: int, before: str) -> bool:
-    """The unspecified and loopback addresses (0.0.0.0, ::, 127.0.0.1, ::1), a private or reserved network written with its prefix or mask and
-    no host bits set (192.168.0.0/16, fd8e:34ff::/32, 172.16.0.0 255.240.0.0, an ACL's 10.20.0.0 0.0.255.255),
-    or an address named as a broadcast address: none of them is anyone's. '10.0.0.5/24' (an interface) and
+    """The unspecified and loopback addresses (0.0.0.0, ::, 127.0.0.1, ::1), multicast groups, hand-numbered
+    link-local addresses, a private or reserved network written with its prefix or mask and no host bits set
+    (192.168.0.0/16, fd8e:34ff::/32, 172.16.0.0 255.240.0.0, an ACL's 10.20.0.0 0.0.255.255), a private address
+    ending in .255 or named as a broadcast address: none of them is anyone's. '10.0.0.5/24' (an interface) and
     '10.0.0.5/32' are hosts; a public network (85.82.212.0/24, 2600:1700:aff7:a11b::/64) may be one
     organisation's or one subscriber's (an ISP delegates a /48 to /64 per customer), so it stays PII."""
     value, _, prefix = text[start:end].partition("/")
@@ -815,6 +822,10 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
         prefix = m.group(1) if m else ""
     if address.is_global:
         return False
+    if not prefix and address.version == 4 and value.endswith(".255") and not _INTERFACE_CUE.search(before):
+        # a private address whose last octet is all ones: the broadcast address of the /24 most such networks
+        # are, and a rare host number in a larger one ('ping -c 3 192.168.19.255')
+        return True
     if prefix:
         try:
             network = ipaddress.ip_network(f"{value}/{prefix}", strict=True)
@@ -829,16 +840,7 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
         if quad.group(1).startswith("0."):
             mask ^= 0xFFFFFFFF  # a wildcard mask marks the host bits with ones
         return int(address) & ~mask & 0xFFFFFFFF == 0
-    if _BROADCAST_CUE.search(before):
-        return True
-    if address.version == 4 and "255." in text and not _INTERFACE_CUE.search(before):
-        # the broadcast address of the one network whose mask the text states, if that network has at least
-        # 256 addresses (under a /30 a quarter of all addresses would end in ones: too many real hosts)
-        masks = {m.group() for m in _MASK_IN_TEXT.finditer(text) if _mask_like(m.group())}
-        if len(masks) == 1:
-            host_bits = int(ipaddress.IPv4Address(masks.pop())) ^ 0xFFFFFFFF
-            return host_bits >= 0xFF and int(address) & host_bits == host_bits
-    return False
+    return bool(_BROADCAST_CUE.search(before))
 
 
 #: Right before a dotted quad, these say it is an address, whatever version word came a few words earlier
@@ -855,7 +857,7 @@ def _version_like(text: str, start: int, before: str) -> bool:
     version/section word is not an IP address."""
     if "." not in text[start : start + 16]:
         return False  # IPv6: colons only
-    if re.search(r"[a-z]/$", before):
+    if re.search(r"[a-z]/$", before) and not before.endswith("contributions/"):
         # 'Chrome/131.0.0.0' in a user agent, but 'malik/85.82.128.156:24377' (a VPN user and a host:port)
         host = _IPV4.match(text, start)
         return not (host and re.match(r":\d", text[host.end() : host.end() + 2]))
@@ -923,6 +925,24 @@ def _isbn_like(match: str, before: str) -> bool:
         return True
     groups = re.split(r"[\s-]+", match.strip())
     return len(groups) in (4, 5) and len(groups[-1]) == 1
+
+
+def _every_occurrence(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
+    """A value found once is PII wherever else the text repeats it ('Note: 663711149' beside 'BSN: 663711149'):
+    leaving a copy would leak what was redacted."""
+    out = list(spans)
+    for s in spans:
+        value = text[s.start : s.end]
+        if len(value) < 6:
+            continue
+        at = text.find(value)
+        while at != -1:
+            end = at + len(value)
+            glued = text[at - 1 : at].isalnum() or text[end : end + 1].isalnum()
+            if not glued and all(end <= o.start or at >= o.end for o in out):
+                out.append(PiiSpan(s.kind, at, end, s.score, s.entity))
+            at = text.find(value, at + 1)
+    return sorted(out, key=lambda s: s.start) if len(out) > len(spans) else spans
 
 
 def _resolve(spans: list[PiiSpan]) -> list[PiiSpan]:
@@ -1093,6 +1113,32 @@ class PossiblePhoneRecognizer:
         return list(seen.values())
 
 
+class DottedPortAddressRecognizer:
+    """The addresses of a tcpdump line, which writes the port after a dot ('IP 124.244.220.140.22553 >
+    224.0.0.251.5353:', 'IP6 fe80::…:83ff.27826 > ff02::fb.5353:'): five dotted groups that are no OID."""
+
+    supported_entities: ClassVar[list[str]] = ["IP_ADDRESS_PORT"]
+    context: ClassVar[list[str]] = []
+
+    def analyze(self, text: str, entities: Sequence[str], nlp_artifacts: Any = None) -> list[Any]:
+        from presidio_analyzer import RecognizerResult
+
+        if " > " not in text:
+            return []
+        out = []
+        for m in _TCPDUMP.finditer(text):
+            for side in (1, 2):
+                try:
+                    ipaddress.ip_address(m.group(side))
+                except ValueError:
+                    continue
+                out.append(RecognizerResult("IP_ADDRESS_PORT", m.start(side), m.end(side), 0.6))
+        return out
+
+
+_TCPDUMP = re.compile(r"\bIP6? ([0-9A-Fa-f:.]+?)\.\d{1,5} > ([0-9A-Fa-f:.]+?)\.\d{1,5}:")
+
+
 class GluedAddressRecognizer:
     """IP addresses written against Japanese, Chinese, Korean or Thai text ('IP 주소158.226.148.21'), where
     presidio's word boundaries do not fall: a letter of those scripts is no part of an address."""
@@ -1213,13 +1259,19 @@ class _CuedNumberRecognizer:
         from presidio_analyzer import RecognizerResult
 
         out = []
-        named: bool | None = None  # whether the value names the scheme anywhere: looked up once, if needed
         for m in self._number.finditer(text):
             window = text[max(0, m.start() - 40) : m.start()]
             evident = self.self_evident is not None and self.self_evident.fullmatch(m.group())
             if not (evident or self.cue.search(window) or _ANY_ID_CUE.search(window)):
-                if named is None:
-                    named = bool(self.named.search(text) or _ANY_ID_NAMED.search(text))
+                # farther before it in the same record (an identifier system's URL), or as its column's header;
+                # not after it: in '{"id": 816751938, …, "ssn": …}' the key names another value
+                after = text[m.end() : m.end() + 32].partition("\n")[0]  # '97122463392 – numer PESEL'
+                named = bool(
+                    self.named.search(text[max(0, m.start() - 160) : m.start()]) or self.named.search(after)
+                ) or any(
+                    _in_column(text, m.start(), word) or _under_header(text, m.start(), m.end(), word)
+                    for word in (self.named, _ANY_ID_NAMED)
+                )
                 if not named:
                     continue
             if self.valid(m.group()):
@@ -1468,7 +1520,7 @@ _IBAN_REGISTRY = """
 AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DK18 DO28 EE20 EG29
 ES24 FI18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 IT27 JO30 KW30 KZ20
 LB28 LC32 LI21 LT20 LU20 LV21 MC27 MD24 ME22 MK19 MR27 MT31 MU30 NL18 NO15 PK24 PL28 PS29 PT25 QA29
-RO24 RS22 SA24 SC31 SE24 SI19 SK24 SM27 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20
+RO24 RS22 SA24 IR26 SC31 SE24 SI19 SK24 SM27 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20
 """
 _IBAN_LENGTH = {entry[:2]: int(entry[2:]) for entry in _IBAN_REGISTRY.split()}
 

