@@ -17,6 +17,7 @@ __all__ = [
     "fi_hetu",
     "fr_nir",
     "in_aadhaar",
+    "luhn",
     "no_fodselsnummer",
     "pt_nif",
     "se_personnummer",
@@ -39,7 +40,8 @@ def _date(day: int, month: int, yy: int, centuries: tuple[int, ...] = (1900, 200
     return False
 
 
-def _luhn(digits: str) -> bool:
+def luhn(digits: str) -> bool:
+    """The Luhn (mod 10) check, as payment cards, IMEIs and Swedish personnummer use it."""
     total = 0
     for i, c in enumerate(reversed(digits)):
         d = int(c) * (2 if i % 2 else 1)
@@ -60,7 +62,7 @@ def se_personnummer(value: str) -> bool:
         return False
     day = int(d[4:6])
     day = day - 60 if day > 60 else day
-    return _date(day, int(d[2:4]), int(d[:2]), (1800, 1900, 2000)) and _luhn(d)
+    return _date(day, int(d[2:4]), int(d[:2]), (1800, 1900, 2000)) and luhn(d)
 
 
 def dk_cpr(value: str, *, mod11: bool = False) -> bool:

@@ -1025,14 +1025,6 @@ def _registered_length(value: str) -> bool:
     return length is None or len(compact) == length
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = int(c) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
 def _no_issuer(digits: str) -> bool:
     """Card networks issue from major industry identifiers 2-6 (and Troy 9792, RuPay 81-82): a Luhn-valid run
     starting with 0, 1, 7, 8 or 9 outside those is a timestamp or a trace number ('1740361835879544')."""
@@ -1040,7 +1032,7 @@ def _no_issuer(digits: str) -> bool:
 
 
 def _card_number(digits: str) -> bool:
-    if not _luhn(digits):
+    if not national_ids.luhn(digits):
         return False
     return any(len(digits) in lengths and lo <= digits[: len(lo)] <= hi for lo, hi, lengths in _IIN_RANGES)
 
@@ -1364,107 +1356,108 @@ _BR_WORDS = r"cpf|cadastro\s+de\s+pessoas?\s+f[íi]sicas?"
 _IN_WORDS = r"aadhaar|aadhar|uidai|आधार"
 
 
-class SwedishPersonnummerRecognizer(_CuedNumberRecognizer):
-    """Swedish personnummer, [CC]YYMMDD-NNNC, named (Luhn and a real birth date)."""
-
-    supported_entities: ClassVar[list[str]] = ["SE_PERSONNUMMER"]
-    cue, named = _cue(_SE_WORDS), _named(_SE_WORDS)
-    shape = r"(?:1[89]|20)?\d{6}[-+ ]?\d{4}"
-
-    def valid(self, number: str) -> bool:
-        return national_ids.se_personnummer(number)
-
-
-class DanishCprRecognizer(_CuedNumberRecognizer):
-    """Danish CPR number, DDMMYY-SSSS, named (a real birth date; numbers since 2007 carry no check digit)."""
-
-    supported_entities: ClassVar[list[str]] = ["DK_CPR"]
-    cue, named = _cue(_DK_WORDS), _named(_DK_WORDS)
-    shape = r"\d{6}[- ]?\d{4}"
-
-    def valid(self, number: str) -> bool:
-        return national_ids.dk_cpr(number)
-
-
-class NorwegianFodselsnummerRecognizer(_CuedNumberRecognizer):
-    """Norwegian fødselsnummer or D-number, DDMMYY IIIKK, named (two modulus-11 check digits)."""
-
-    supported_entities: ClassVar[list[str]] = ["NO_FODSELSNUMMER"]
-    cue, named = _cue(_NO_WORDS), _named(_NO_WORDS)
-    shape = r"\d{6} ?\d{5}"
-
-    def valid(self, number: str) -> bool:
-        return national_ids.no_fodselsnummer(number)
+def _scheme(
+    name: str,
+    entity: str,
+    words: str,
+    shape: str,
+    check: Callable[[str], bool],
+    evident: str | None = None,
+    doc: str = "",
+) -> type[_CuedNumberRecognizer]:
+    """A national-id recognizer: ``shape`` the candidate, ``check`` the scheme's rule, ``words`` its names,
+    ``evident`` the printed form that counts without a name."""
+    return type(
+        name,
+        (_CuedNumberRecognizer,),
+        {
+            "__doc__": doc,
+            "supported_entities": [entity],
+            "cue": _cue(words),
+            "named": _named(words),
+            "shape": shape,
+            "self_evident": re.compile(evident) if evident else None,
+            "valid": lambda self, number: check(number),
+        },
+    )
 
 
-class FinnishHetuRecognizer(_CuedNumberRecognizer):
-    """Finnish henkilötunnus, DDMMYY±NNNC: its century sign and check character make it evident on its own."""
-
-    supported_entities: ClassVar[list[str]] = ["FI_HETU"]
-    cue, named = _cue(_FI_WORDS), _named(_FI_WORDS)
-    shape = r"\d{6}[-+A-FU-Y]\d{3}[0-9A-FHJ-NPR-Y]"
-    self_evident = re.compile(shape)
-
-    def valid(self, number: str) -> bool:
-        return national_ids.fi_hetu(number)
-
-
-class BelgianNationalNumberRecognizer(_CuedNumberRecognizer):
-    """Belgian national register number, YY.MM.DD-SSS.CC (evident when punctuated so), else named."""
-
-    supported_entities: ClassVar[list[str]] = ["BE_NATIONAL_NUMBER"]
-    cue, named = _cue(_BE_WORDS), _named(_BE_WORDS)
-    shape = r"\d{2}\.?\d{2}\.?\d{2}[-. ]?\d{3}[-. ]?\d{2}"
-    self_evident = re.compile(r"\d{2}\.\d{2}\.\d{2}[-. ]\d{3}[-.]\d{2}|\d{6}-\d{3}\.\d{2}")
-
-    def valid(self, number: str) -> bool:
-        return national_ids.be_national_number(number)
-
-
-class PortugueseNifRecognizer(_CuedNumberRecognizer):
-    """Portuguese NIF of a person (first digit 1-3), named (modulus-11 check digit)."""
-
-    supported_entities: ClassVar[list[str]] = ["PT_NIF"]
-    cue, named = _cue(_PT_WORDS), _named(_PT_WORDS)
-    shape = r"[1-3]\d{8}|[1-3]\d{2} \d{3} \d{3}"
-
-    def valid(self, number: str) -> bool:
-        return national_ids.pt_nif(number)
-
-
-class FrenchNirRecognizer(_CuedNumberRecognizer):
-    """French NIR (social security number) with its key: evident in its printed grouping, else named."""
-
-    supported_entities: ClassVar[list[str]] = ["FR_NIR"]
-    cue, named = _cue(_FR_WORDS), _named(_FR_WORDS)
-    shape = r"[1-478] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}"
-    self_evident = re.compile(r"[1-478] \d{2} \d{2} (?:\d{2}|2[AB]) \d{3} \d{3} \d{2}")
-
-    def valid(self, number: str) -> bool:
-        return national_ids.fr_nir(number)
-
-
-class BrazilianCpfRecognizer(_CuedNumberRecognizer):
-    """Brazilian CPF: evident as 123.456.789-09, else named (two check digits)."""
-
-    supported_entities: ClassVar[list[str]] = ["BR_CPF"]
-    cue, named = _cue(_BR_WORDS), _named(_BR_WORDS)
-    shape = r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}"
-    self_evident = re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}")
-
-    def valid(self, number: str) -> bool:
-        return national_ids.br_cpf(number)
-
-
-class AadhaarRecognizer(_CuedNumberRecognizer):
-    """Indian Aadhaar number, named (Verhoeff check digit, first digit 2-9)."""
-
-    supported_entities: ClassVar[list[str]] = ["IN_AADHAAR"]
-    cue, named = _cue(_IN_WORDS), _named(_IN_WORDS)
-    shape = r"[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}"
-
-    def valid(self, number: str) -> bool:
-        return national_ids.in_aadhaar(number)
+SwedishPersonnummerRecognizer = _scheme(
+    "SwedishPersonnummerRecognizer",
+    "SE_PERSONNUMMER",
+    _SE_WORDS,
+    r"(?:1[89]|20)?\d{6}[-+ ]?\d{4}",
+    national_ids.se_personnummer,
+    doc="Swedish personnummer, [CC]YYMMDD-NNNC, named (Luhn and a real birth date).",
+)
+DanishCprRecognizer = _scheme(
+    "DanishCprRecognizer",
+    "DK_CPR",
+    _DK_WORDS,
+    r"\d{6}[- ]?\d{4}",
+    national_ids.dk_cpr,
+    doc="Danish CPR number, DDMMYY-SSSS, named (a real birth date; since 2007 no check digit).",
+)
+NorwegianFodselsnummerRecognizer = _scheme(
+    "NorwegianFodselsnummerRecognizer",
+    "NO_FODSELSNUMMER",
+    _NO_WORDS,
+    r"\d{6} ?\d{5}",
+    national_ids.no_fodselsnummer,
+    doc="Norwegian fødselsnummer or D-number, DDMMYY IIIKK, named (two modulus-11 check digits).",
+)
+FinnishHetuRecognizer = _scheme(
+    "FinnishHetuRecognizer",
+    "FI_HETU",
+    _FI_WORDS,
+    r"\d{6}[-+A-FU-Y]\d{3}[0-9A-FHJ-NPR-Y]",
+    national_ids.fi_hetu,
+    evident=r"\d{6}[-+A-FU-Y]\d{3}[0-9A-FHJ-NPR-Y]",
+    doc="Finnish henkilötunnus, DDMMYY±NNNC: its century sign and check character make it evident.",
+)
+BelgianNationalNumberRecognizer = _scheme(
+    "BelgianNationalNumberRecognizer",
+    "BE_NATIONAL_NUMBER",
+    _BE_WORDS,
+    r"\d{2}\.?\d{2}\.?\d{2}[-. ]?\d{3}[-. ]?\d{2}",
+    national_ids.be_national_number,
+    evident=r"\d{2}\.\d{2}\.\d{2}[-. ]\d{3}[-.]\d{2}|\d{6}-\d{3}\.\d{2}",
+    doc="Belgian national register number, YY.MM.DD-SSS.CC (evident when punctuated so), else named.",
+)
+PortugueseNifRecognizer = _scheme(
+    "PortugueseNifRecognizer",
+    "PT_NIF",
+    _PT_WORDS,
+    r"[1-3]\d{8}|[1-3]\d{2} \d{3} \d{3}",
+    national_ids.pt_nif,
+    doc="Portuguese NIF of a person (first digit 1-3), named (modulus-11 check digit).",
+)
+FrenchNirRecognizer = _scheme(
+    "FrenchNirRecognizer",
+    "FR_NIR",
+    _FR_WORDS,
+    r"[1-478] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}",
+    national_ids.fr_nir,
+    evident=r"[1-478] \d{2} \d{2} (?:\d{2}|2[AB]) \d{3} \d{3} \d{2}",
+    doc="French NIR (social security number) with its key: evident in its printed grouping, else named.",
+)
+BrazilianCpfRecognizer = _scheme(
+    "BrazilianCpfRecognizer",
+    "BR_CPF",
+    _BR_WORDS,
+    r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}",
+    national_ids.br_cpf,
+    evident=r"\d{3}\.\d{3}\.\d{3}-\d{2}",
+    doc="Brazilian CPF: evident as 123.456.789-09, else named (two check digits).",
+)
+AadhaarRecognizer = _scheme(
+    "AadhaarRecognizer",
+    "IN_AADHAAR",
+    _IN_WORDS,
+    r"[2-9]\d{3}[ -]?\d{4}[ -]?\d{4}",
+    national_ids.in_aadhaar,
+    doc="Indian Aadhaar number, named (Verhoeff check digit, first digit 2-9).",
+)
 
 
 _CF_ODD = dict(
