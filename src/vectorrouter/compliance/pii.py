@@ -104,7 +104,7 @@ _REFERENCE_CUE = re.compile(
     r"zamówienie|faktura|encomenda|fatura|"
     # claims, policies, contracts, accounts and customer numbers; compounds such as Kundennummer, Zählernummer
     r"p/n|cas|ean|gtin|upc|barcode|zip|postcode|postal\s+code|plz|\w*certificate|certificat|zertifikat|"
-    r"s/n|reg|company[\s_-]?id|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
+    r"s/n|reg|company[\s_-]?id|bonus\s+card|loyalty\s+card|member(?:ship)?\s+card|dossier|ein|adószám|adoszam|pdl|prm|mpan|mprn|zählpunkt|cups|account|acct|y-tunnus|company\s+(?:no|number|reg(?:istration)?)|vat\s+reg(?:istration)?\.?(?:\s+no\.?)?(?:\s+[a-z]{2})?|"
     r"claim|schadeclaim|sinistro|siniestro|denuncia|polizza|póliza|policy|police|contract|contrato|contratto|"
     r"vertrag|\w*nummer|\w*konto|\w*zeichen|cuenta|conto|rekening|customer|client|cliente|klant|apólice|apolice|"
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
@@ -486,7 +486,7 @@ class PiiScrubber:
             return 0.0  # 'Zählernummer 1 WUQ 64 88685604': the tail of a meter id
         cued = entity == "PHONE_NUMBER" and _phone_cue(text, start, end)
         if entity == "PHONE_NUMBER" and not _plausible_phone(
-            text[start:end], before, text[end : end + 2], cued
+            text[start:end], before, text[end : end + 2], cued, text
         ):
             return 0.0
         if (
@@ -607,7 +607,16 @@ def _in_column(text: str, start: int, word: re.Pattern[str]) -> bool:
     return False
 
 
-def _plausible_phone(match: str, before: str, after: str = "", cued: bool = False) -> bool:
+def _repeated_shape(match: str, text: str) -> bool:
+    """Whether the text holds four or more numbers written exactly as ``match`` is (digits, separators and
+    group lengths alike), as a sheet of recovery codes does; a phone list would carry a phone word or header."""
+    shape = re.sub(r"\d+", lambda m: rf"\d{{{len(m.group())}}}", re.escape(match.strip()))
+    return len(re.findall(rf"(?<![\d.])(?:{shape})(?![\d])", text)) >= 4
+
+
+def _plausible_phone(
+    match: str, before: str, after: str = "", cued: bool = False, full_text: str = ""
+) -> bool:
     """libphonenumber accepts short and placeholder numbers in some region, and any digit run that happens to fit
     a numbering plan; these rules, each from what the digits are written as, reject what is not a phone.
     ``cued``: the writing says "phone" (see ``_phone_cue``)."""
@@ -626,6 +635,12 @@ def _plausible_phone(match: str, before: str, after: str = "", cued: bool = Fals
         return False
     if _ID_SHAPE.fullmatch(stripped):
         return False  # '161.376.877-09': a CPF's printed shape, its check digits right or not
+    if re.match(r"\d{1,2}\.\s", stripped):
+        return False  # '6. 1559 8704': a list's item number, then the item
+    if re.search(r"\s(?:\d{1,3}\.){3}\d{1,3}$", stripped):
+        return False  # '8968 127.0.0.1': a log's elapsed time, then the client's address
+    if not cued and _repeated_shape(match, full_text):
+        return False  # '0317 5892' among nine more codes of its shape: a printed list of one-time codes
     if _MASK_AFTER.match(after):
         return False  # '+49 151 •••• ••26': the visible head of a masked number
     if re.search(r"(?<![+\d])\d{4,}[ -]$", before) and not cued:
@@ -1242,7 +1257,8 @@ class _CuedNumberRecognizer:
             [rf"\d{{{self.digits}}}"]
             + [r"[. -]".join(rf"\d{{{n}}}" for n in grouping) for grouping in self.groupings]
         )
-        self._number = re.compile(rf"(?<![\w.,-])(?:{body})(?![\w]|[.,-]?\d)")
+        # boundaries in ASCII: Chinese and Japanese text glues to a number ('CPF是899.782.459-79です')
+        self._number = re.compile(rf"(?<![A-Za-z0-9_.,-])(?:{body})(?![A-Za-z0-9_]|[.,-]?\d)")
 
     def valid(self, number: str) -> bool:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -1335,11 +1351,13 @@ class SsnRecognizer(_CuedNumberRecognizer):
 
 def _cue(words: str) -> re.Pattern[str]:
     """A scheme's name right before its number, with up to two words between (``CPR-nr.: ``, or a chat's ``NIF?`` then ``user:``)."""
-    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE)
+    return re.compile(
+        rf"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE
+    )
 
 
 def _named(words: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])", re.IGNORECASE)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 _SE_WORDS = r"personnummer|personnr|pers\.?\s?nr|samordningsnummer|personal\s+identity\s+number"

@@ -803,3 +803,33 @@ def test_verhoeff_catches_every_single_digit_error_and_every_adjacent_swap() -> 
                     assert not verhoeff(number[:i] + other + number[i + 1 :]), (number, i, other)
             if i + 1 < len(number) and number[i] != number[i + 1]:
                 assert not verhoeff(number[:i] + number[i + 1] + number[i] + number[i + 2 :]), (number, i)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # a printed sheet of recovery codes: numbered items of one shape, no phone word
+        (
+            "BACKUP CODES\n 1. 4821 0937     6. 7730 1842\n 2. 0193 5528     7. 6610 2294\n"
+            " 3. 8841 0273     8. 0452 7781\n 4. 3390 1108     9. 5127 6603\n 5. 2208 9931    10. 0736 4459",
+            [],
+        ),
+        # a proxy log's elapsed milliseconds, then the client address (a loopback here)
+        ("1737882337.573   8968 127.0.0.1 TCP_DENIED/200 64081 GET", []),
+        # a loyalty card number after its name
+        ("5. Bonus card\n   3816 0074 883", []),
+        # national ids glued to Chinese and Japanese text, after their scheme's name or in their printed form
+        ("表格需要我的F.nr.：01019010046。", [("national_id", "01019010046")]),
+        ("书類用のCPFは529.982.247-25です。", [("national_id", "529.982.247-25")]),
+        ("员工INSZ：85.07.30-033.28所有", [("national_id", "85.07.30-033.28")]),
+    ],
+)
+def test_code_sheets_logs_cards_and_glued_ids_after_held_out_v16(
+    scrubber: PiiScrubber, text: str, found: list[tuple[str, str]]
+) -> None:
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == found
+
+
+def test_a_phone_list_with_a_phone_word_is_still_found(scrubber: PiiScrubber) -> None:
+    text = "Tel. 030 1234 5678\nTel. 030 8765 4321\nTel. 030 1111 2233\nTel. 030 4455 6677"
+    assert [s.kind for s in scrubber.detect(text)] == ["phone"] * 4
