@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on seventeen labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on eighteen labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all seventeen sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on the last set (v16)
+    python bench/pii.py --json out.json # the same figures (all eighteen sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on the last set (v17)
 
 The sets, in the order printed:
 
@@ -81,7 +81,13 @@ The sets, in the order printed:
   (admission forms, permits, direct debit mandates, chargebacks, CRM and password-manager exports, SAP IDocs,
   COBOL records, Sentry, Splunk, NetFlow, RADIUS, BIND, Squid, ModSecurity; twenty-eight languages; 152
   look-alikes). Its brief kept national-format phones to the default regions and national ids beside their
-  scheme's name or in its printed form, the scrubber's documented scope. Its figures are the ones that count.
+  scheme's name or in its printed form, the scrubber's documented scope. Scored blind at precision 0.859 /
+  recall 0.993 (precision missed, 60 of 69 false positives from printed recovery codes); its errors then
+  prompted the code-sheet, log and CJK-boundary rules, so it is in-sample now.
+- held-out v17 (heldout_v17.jsonl, make_heldout_v17.py): written the same blind way after that revision, from
+  a brief like v16's (ticket stubs, parking permits, EV charging and toll statements, service histories,
+  hardware-wallet sheets, smart-lock logs, pet and horse passports, call sheets, bug-bounty reports, CAB
+  minutes, DSAR replies; twenty-two languages; 170 look-alikes). Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -185,9 +191,10 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v13", "heldout_v13.jsonl", "blind once (0.914/0.875); its errors then informed the revision"),
     ("held_out_v14", "heldout_v14.jsonl", "blind once (0.938/0.958); its errors then informed the revision"),
     ("held_out_v15", "heldout_v15.jsonl", "blind once (0.857/0.965); its errors then informed the revision"),
+    ("held_out_v16", "heldout_v16.jsonl", "blind once (0.859/0.993); its errors then informed the revision"),
     (
-        "held_out_v16",
-        "heldout_v16.jsonl",
+        "held_out_v17",
+        "heldout_v17.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
@@ -222,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = target.recall >= 0.98 and ours.total().precision >= 0.95
     print(
         f"targets on {blind_key} (structured recall >= 0.98, precision >= 0.95): "
-        f"recall {target.recall:.3f}, precision {ours.total().precision:.3f} -> {'met' if verdict else 'NOT met'}"
+        f"recall {target.recall:.4f}, precision {ours.total().precision:.4f} -> {'met' if verdict else 'NOT met'}"
     )
     if args.show_errors:
         print(
