@@ -710,9 +710,12 @@ def _plausible_phone(
     return not _ID_CUE.search(before)
 
 
-#: How a Brazilian CPF (3.3.3-2) and a Belgian national number (2.2.2-3.2) are printed: no plan's grouping.
-_ID_SHAPE = re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}|\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}")
-_MASK_AFTER = re.compile(r"\s?[•●∙*]")
+#: How a Brazilian CPF (3.3.3-2) or CNPJ (2.3.3/4-2) and a Belgian national number (2.2.2-3.2) are printed: no
+#: numbering plan's grouping.
+_ID_SHAPE = re.compile(
+    r"\d{3}\.\d{3}\.\d{3}-\d{2}|\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}|\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}"
+)
+_MASK_AFTER = re.compile(r"[ \t]?[•●∙*]")  # on the same line: a bullet on the next one starts a list item
 _BARCODE_WORD = re.compile(
     r"gtin|\bean|\bupc|barcode|strichcode|code-barres|código\s+de\s+barras", re.IGNORECASE
 )
@@ -767,7 +770,7 @@ _GLUED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 #: An Asterisk dial string's channel technology: 'Dial(PJSIP/+4420…@trunk)' dials the number after it.
 _DIALLED = re.compile(r"\b(?:pjsip|sip|iax2|dahdi|local)/$", re.IGNORECASE)
 _CODE_PREFIX = re.compile(r"(?<![A-Za-z0-9_-])(?:[a-z0-9]{1,6}-)*[a-z]{1,5}-$", re.IGNORECASE)  # RE-, 25-SIN-
-_ABBREVIATED_PHONE = re.compile(r"\b(?:tel|fax|mob|ph|nr)\.$", re.IGNORECASE)
+_ABBREVIATED_PHONE = re.compile(r"(?<![^\W\d_])(?:tel|fax|mob|ph|nr|тел|моб|факс)\.$", re.IGNORECASE)
 
 
 def _date_like(match: str) -> bool:
@@ -1104,7 +1107,8 @@ class PossiblePhoneRecognizer:
                 raw = m.raw_string.lstrip("(")
                 # '+' or the ITU 00 exit code before a country code, not digits glued to a word (0xC0000005)
                 international = bool(re.match(r"\+|00 ?[1-9]", raw)) and not (
-                    m.start and text[m.start - 1].isalnum()
+                    m.start
+                    and re.match(r"[A-Za-z0-9]", text[m.start - 1])  # '発信元+33 …' is glued to no token
                 )
                 if (m.start, m.end) in seen or not (international or _phone_cue(text, m.start, m.end)):
                     continue

@@ -833,3 +833,21 @@ def test_code_sheets_logs_cards_and_glued_ids_after_held_out_v16(
 def test_a_phone_list_with_a_phone_word_is_still_found(scrubber: PiiScrubber) -> None:
     text = "Tel. 030 1234 5678\nTel. 030 8765 4321\nTel. 030 1111 2233\nTel. 030 4455 6677"
     assert [s.kind for s in scrubber.detect(text)] == ["phone"] * 4
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # a bullet on the next line is no mask over the number before it
+        ("• Telefon: +49 176 12345678\n• IBAN: n/a", [("phone", "+49 176 12345678")]),
+        # international numbers glued to Cyrillic 'тел.' and to Japanese text
+        ("Связь с судьёй: тел.+44 131 496 0123", [("phone", "+44 131 496 0123")]),
+        ("発信元+33 7 12 34 56 78から呼出し", [("phone", "+33 7 12 34 56 78")]),
+        # a Brazilian company number (CNPJ) is no phone
+        ("CNPJ da locadora 04.345.034/0001-50.", []),
+    ],
+)
+def test_bullets_glued_numbers_and_company_numbers_after_held_out_v17(
+    scrubber: PiiScrubber, text: str, found: list[tuple[str, str]]
+) -> None:
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == found
