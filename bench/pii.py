@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on eighteen labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on nineteen labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all eighteen sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on the last set (v17)
+    python bench/pii.py --json out.json # the same figures (all nineteen sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on the last set (v18)
 
 The sets, in the order printed:
 
@@ -87,7 +87,13 @@ The sets, in the order printed:
 - held-out v17 (heldout_v17.jsonl, make_heldout_v17.py): written the same blind way after that revision, from
   a brief like v16's (ticket stubs, parking permits, EV charging and toll statements, service histories,
   hardware-wallet sheets, smart-lock logs, pet and horse passports, call sheets, bug-bounty reports, CAB
-  minutes, DSAR replies; twenty-two languages; 170 look-alikes). Its figures are the ones that count.
+  minutes, DSAR replies; twenty-two languages; 170 look-alikes). Scored blind at precision 0.9984 / recall
+  0.9798 (recall 0.0002 short); its errors then exposed a bug of the masked-number rule and prompted the
+  glued-number and CNPJ rules, so it is in-sample now.
+- held-out v18 (heldout_v18.jsonl, make_heldout_v18.py): written the same blind way after that revision, from
+  the same brief (pawn tickets, locksmith and plumber job sheets, climbing waivers, archive registrations,
+  heat-pump and lift inspection reports, key handovers, timber and grain delivery notes, diving logs, crew
+  lists; twenty-one languages; 150 look-alikes). Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -192,9 +198,10 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v14", "heldout_v14.jsonl", "blind once (0.938/0.958); its errors then informed the revision"),
     ("held_out_v15", "heldout_v15.jsonl", "blind once (0.857/0.965); its errors then informed the revision"),
     ("held_out_v16", "heldout_v16.jsonl", "blind once (0.859/0.993); its errors then informed the revision"),
+    ("held_out_v17", "heldout_v17.jsonl", "blind once (0.998/0.980); its errors then informed the revision"),
     (
-        "held_out_v17",
-        "heldout_v17.jsonl",
+        "held_out_v18",
+        "heldout_v18.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
