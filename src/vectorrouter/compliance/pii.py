@@ -110,7 +110,7 @@ _REFERENCE_CUE = re.compile(
     # tax and company registers: VAT, Polish NIP/REGON/KRS, French SIREN/SIRET, Dutch KvK/BTW, Austrian UID
     r"p\.?\s?iva|vat|nip|regon|krs|siren|siret|kvk|btw|uid|ust|"
     # machine times
-    r"unix|epoch|timestamp|ts)\.?\s*(?:no\.?|nr\.?|n[°º.]|number|num|id|#)?[\s:#='\"\\-]{0,8}$",
+    r"unix|epoch|timestamp|ts)\.?\s*(?:no\.?|nr\.?|n[°º.]|number|num|id|#)?[\s:#='\"\\–—-]{0,8}$",
     re.IGNORECASE,
 )
 #: Before a number, these name an identity document: the digits are then not a phone number.
@@ -126,7 +126,8 @@ _ID_CUE = re.compile(
 #: say it numbers a clause or a table (a "routing table entry for 91.50.176.0/20" is an address).
 _VERSION_CUE = re.compile(
     # (after a field code's digits too: MT940's '?24Firmware 5.1.3.23'), up to three words or a key= between
-    r"(?<![^\W\d]|-)(?:version|ver|release|rel|build|firmware|fw|kernel|upgraded?|updated?|downgraded?|patch(?:ed)?|"
+    r"(?<![^\W\d]|-)(?:version|ver|release|rel|build|firmware|fw|software|kernel|upgraded?|updated?|downgraded?|"
+    r"patch(?:ed)?|"
     # the schema words before an OID
     r"attributetype|objectclass|oid)(?![\w-])\W*(?:\S+\s+){0,3}(?:[\w.-]+[=:])?$|§\s*$|"
     r"(?<![\w-])(?:section|sect?|chapter|clause|paragraph|para|article|art|figure|fig|table|tab|appendix|annex|"
@@ -256,6 +257,8 @@ def _mailbox(text: str, start: int, end: int) -> bool:
         text[max(0, start - 6) : start] == "ssh://" or re.match(r":[\w~/]", text[end : end + 2])
     ):
         return False
+    if re.match(r":[\w~.-]+/", text[end : end + 64]):
+        return False  # 'deploy@host:team/app.git': an scp-style remote path of any user
     if "**" in local or text[max(0, start - 1) : start] == "*":
         return False  # 'j****k@daum.net': presidio's pattern starts after the stars
     head = max(0, start - 8)  # 'sips:+' and the address's own first characters
@@ -470,13 +473,18 @@ class PiiScrubber:
             return 0.0  # '00 801 100 12 3456 789 012': a stretch of a longer grouped number (a meter's MPAN)
         if entity == "IBAN_CODE" and not _registered_length(text[start:end]):
             return 0.0  # 'GB60 LOYD 3008 9714 7328 116': 23 characters where the United Kingdom registered 22
-        if entity == "CREDIT_CARD" and (
-            _no_issuer(re.sub(r"\D", "", text[start:end]))
-            or re.search(r"\d[ -]$", before)
-            or before.endswith("+")
-            or _IBAN_HEAD.search(before)
-            or _imei_like(text[start:end])
-            or _gtin_like(text[start:end], before)
+        if (
+            entity == "CREDIT_CARD"
+            and (
+                _no_issuer(re.sub(r"\D", "", text[start:end]))
+                or re.search(r"\d[ -]$", before)
+                or before[-2:].upper()
+                in _IBAN_LENGTH  # 'IS6418638208957': an IBAN's country code, then its digits
+                or before.endswith("+")
+                or _IBAN_HEAD.search(before)
+                or _imei_like(text[start:end])
+                or _gtin_like(text[start:end], before)
+            )
         ):
             # '+49 151 …' starts a phone number; 'DE95 1203 …' is an account, if a broken one
             return 0.0
@@ -491,7 +499,7 @@ class PiiScrubber:
             return 0.0
         if (
             entity not in ("IP_ADDRESS", "EMAIL_ADDRESS")  # an address is one whatever the word before it
-            and _REFERENCE_CUE.search(before)
+            and (_REFERENCE_CUE.search(before) or _in_column(text, start, _REFERENCE_HEADER))
             and not text[start:end].startswith("+")
             and not cued
         ):
@@ -592,18 +600,25 @@ def _under_header(text: str, start: int, end: int, word: re.Pattern[str]) -> boo
 
 
 def _in_column(text: str, start: int, word: re.Pattern[str]) -> bool:
-    """In a CSV-like table (``;``, ``,``, tab or ``|`` separated), whether the first line's header of the value's
-    column holds ``word``."""
+    """In a CSV-like table (``;``, ``,``, tab or ``|`` separated), whether the header of the value's column holds
+    ``word``: the header is the first line of the run of lines holding the separator (a title may stand above)."""
     line_start = text.rfind("\n", 0, start) + 1
-    if line_start == 0:
-        return False  # the first line is the header itself
-    header = text[: text.find("\n")]
     line = text[line_start:start]
     for sep in _SEPARATORS:
-        if sep in header and sep in line:
-            cells = header.split(sep)
-            column = line.count(sep)
-            return column < len(cells) and bool(word.search(cells[column]))
+        if sep not in line:
+            continue
+        top = line_start
+        while top:
+            above = text.rfind("\n", 0, top - 1) + 1
+            if sep not in text[above : top - 1]:
+                break
+            top = above
+        if top == line_start:
+            return False  # the candidate is in the header row itself
+        end = text.find("\n", top)
+        cells = text[top : end if end != -1 else len(text)].split(sep)
+        column = line.count(sep)
+        return column < len(cells) and bool(word.search(cells[column]))
     return False
 
 
@@ -716,6 +731,11 @@ _ID_SHAPE = re.compile(
     r"\d{3}\.\d{3}\.\d{3}-\d{2}|\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}|\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}"
 )
 _MASK_AFTER = re.compile(r"[ \t]?[•●∙*]")  # on the same line: a bullet on the next one starts a list item
+#: A table column of register, device or reference numbers ('SIREN' over a French company's nine digits).
+_REFERENCE_HEADER = re.compile(
+    r"\b(?:siren|siret|vat|btw|nip|regon|krs|kvk|ein|imei|iccid|serial|isbn|ean|gtin|tracking|order|invoice)\b",
+    re.IGNORECASE,
+)
 _BARCODE_WORD = re.compile(
     r"gtin|\bean|\bupc|barcode|strichcode|code-barres|código\s+de\s+barras", re.IGNORECASE
 )
@@ -865,6 +885,7 @@ def _no_host(text: str, start: int, end: int, before: str) -> bool:
 #: ('fw v5.22.9 dhcp lease 185.131.104.68').
 _HOST_CUE = re.compile(
     r"(?<![\w-])(?:ip|ipv4|addr|address|adresse|dirección|direccion|indirizzo|adres|endereço|host|gateway|gw|"
+    r"ip[-\s]?(?:adress|adresa|adresi|osoite|cím|címe)|"
     r"dns|lease|leased|src|dst|peer|client|server|inet|nat)\s*[:=]?\s*$",
     re.IGNORECASE,
 )
@@ -883,9 +904,11 @@ def _version_like(text: str, start: int, before: str) -> bool:
         return True
     if _HOST_CUE.search(before):
         return False
-    return bool(
-        _VERSION_CUE.search(before) or _VERSION_CLAUSE.search(text[max(0, start - 120) : start])
-    ) or _in_version_column(text, start)
+    return (
+        bool(_VERSION_CUE.search(before) or _VERSION_CLAUSE.search(text[max(0, start - 120) : start]))
+        or _in_version_column(text, start)
+        or _in_column(text, start, _VERSION_HEADER)
+    )
 
 
 #: A sentence about a firmware or software version that then introduces the quad as the current/new one
@@ -1366,7 +1389,7 @@ def _named(words: str) -> re.Pattern[str]:
 
 _SE_WORDS = r"personnummer|personnr|pers\.?\s?nr|samordningsnummer|personal\s+identity\s+number"
 _DK_WORDS = r"cpr(?:[\s.-]?(?:nr|nummer|number|no))?|personnummer"
-_NO_WORDS = r"fødselsnummer|fodselsnummer|f\.?\s?nr|personnummer|d-nummer"
+_NO_WORDS = r"fødselsnummer|fodselsnummer|fødselsnr|fodselsnr|f\.?\s?nr|personnummer|d-nummer"
 _FI_WORDS = r"henkilötunnus|henkilotunnus|hetu|sotu|personbeteckning"
 _BE_WORDS = (
     r"rijksregisternummer|rijksregister|registre\s+national|num[ée]ro\s+national|n[°º]\s*national|"
@@ -1527,7 +1550,8 @@ class FiscalCodeRecognizer:
 
 #: An IBAN whose groups are set apart by runs of spaces (OCR, justified print): presidio takes single spaces.
 _SPACED_IBAN = re.compile(
-    r"(?<![A-Z0-9])([A-Z]{2})( ?)\d{2}[A-Z0-9]{0,4}(?:(?: {1,3}[A-Z0-9]{1,12}){1,10}|[A-Z0-9]{7,30})(?![A-Z0-9])",
+    r"(?:(?<![A-Z0-9])|(?<=IBAN))([A-Z]{2})( ?)\d{2}[A-Z0-9]{0,4}(?:(?: {1,3}[A-Z0-9]{1,12}){1,10}|[A-Z0-9]{7,30})"
+    r"(?![A-Z0-9])",
     re.IGNORECASE,
 )
 #: IBAN length per country (the SWIFT IBAN registry).

@@ -17,7 +17,7 @@ from vectorrouter.compliance import national_ids
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pii"
 KINDS = {"email", "phone", "card", "iban", "national_id", "ip"}
 #: Every labelled set, oldest first: each held-out set must share nothing with the ones before it.
-SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 18)]
+SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 19)]
 
 
 def rows(name: str) -> list[dict[str, Any]]:
@@ -57,6 +57,7 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
         ("heldout_v15.jsonl", 300, 120),
         ("heldout_v16.jsonl", 300, 120),
         ("heldout_v17.jsonl", 300, 120),
+        ("heldout_v18.jsonl", 300, 120),
     ],
 )
 def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
@@ -88,6 +89,7 @@ def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
         ("heldout_v15.jsonl", 30),
         ("heldout_v16.jsonl", 30),
         ("heldout_v17.jsonl", 30),
+        ("heldout_v18.jsonl", 30),
     ],
 )
 def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
@@ -98,7 +100,7 @@ def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int
 @pytest.mark.parametrize(
     "name",
     # v17's brief asked only for at least 45 multi-value texts; its author made 71% of them so
-    [f"heldout_v{n}.jsonl" for n in range(4, 17)],
+    [f"heldout_v{n}.jsonl" for n in (*range(4, 17), 18)],
 )
 def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     with_pii = [r for r in rows(name) if r["pii"]]
@@ -146,6 +148,7 @@ SHARED_BY_CHANCE = {"heldout_v9.jsonl": {"198.51.100.7"}, "heldout_v16.jsonl": {
         ("heldout_v15.jsonl", "make_heldout_v15.py"),
         ("heldout_v16.jsonl", "make_heldout_v16.py"),
         ("heldout_v17.jsonl", "make_heldout_v17.py"),
+        ("heldout_v18.jsonl", "make_heldout_v18.py"),
     ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
@@ -244,7 +247,7 @@ def test_a_held_out_sets_labels_carry_valid_check_digits(name: str) -> None:
                         NIF_LETTERS[int(str("XYZ".index(compact[0])) + compact[1:8]) % 23] == compact[-1]
                     ), value
                 elif re.fullmatch(r"[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z]", value):  # codice fiscale
-                    assert codice_fiscale_ok(value), value
+                    assert codice_fiscale_ok(value) or value in CHECK_FAILS.get(name, set()), value
 
 
 NINO_FIRST = "ABCEGHJKLMNOPRSTWXYZ"  # never D, F, I, Q, U, V
@@ -337,6 +340,7 @@ FIVE_SCHEMES = {"ssn", "nino", "nif", "nie", "codice_fiscale"}
         ("heldout_v15.jsonl", {"ssn", "nino", "codice_fiscale", "pesel", "bsn"} | set(MORE_SCHEMES)),
         ("heldout_v16.jsonl", FIVE_SCHEMES | {"pesel", "bsn"} | set(MORE_SCHEMES) - {"in"}),
         ("heldout_v17.jsonl", FIVE_SCHEMES | {"pesel", "bsn"} | set(MORE_SCHEMES)),
+        ("heldout_v18.jsonl", {"ssn", "nino", "nif", "nie", "pesel"} | set(MORE_SCHEMES) - {"fr"}),
     ],
 )
 def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: set[str]) -> None:
@@ -355,7 +359,12 @@ def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: se
 #: scored blind as committed). v15's author typed Verhoeff's p^4 row with two entries swapped, so one of its
 #: Aadhaar labels fails the check computed from the permutation (as did v14's correct one under an earlier copy
 #: of ours with a different swap: the disagreement found both).
-CHECK_FAILS = {"heldout_v15.jsonl": {"5198 3598 6007"}}
+#: v18's author computed the codice fiscale's check character wrongly for three of them (our rule and this
+#: test's own independent one agree).
+CHECK_FAILS = {
+    "heldout_v15.jsonl": {"5198 3598 6007"},
+    "heldout_v18.jsonl": {"VDPGCF45B63H501P", "BTZZTT88R01G273S", "CHMCBC93L02F205A"},
+}
 
 
 IBAN_LENGTHS = {"AT": 20, "BE": 16, "CH": 21, "DE": 22, "DK": 18, "ES": 24, "FI": 18, "FR": 27, "GB": 22}
@@ -383,6 +392,7 @@ IBAN_LENGTHS |= {"GT": 28, "KZ": 20, "ME": 22, "MR": 27, "PS": 29, "RS": 22, "SA
         ("heldout_v15.jsonl", 25),
         ("heldout_v16.jsonl", 25),
         ("heldout_v17.jsonl", 15),
+        ("heldout_v18.jsonl", 25),
     ],
 )
 def test_a_held_out_sets_ibans_come_from_enough_countries_at_their_length(name: str, countries: int) -> None:

@@ -851,3 +851,28 @@ def test_bullets_glued_numbers_and_company_numbers_after_held_out_v17(
     scrubber: PiiScrubber, text: str, found: list[tuple[str, str]]
 ) -> None:
     assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == found
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # versions after 'Software' and under a Firmware or Build column of a titled, separated table
+        ("Software – 8.2.2.193", []),
+        ("Solar handover\nNaam ; Datum ; Firmware\nFleur ; 20-01-2023 ; 1.14.0.127", []),
+        ("Repair slip\nNom | Date | Build\nInès | 03/04/2024 | 8.3.8.233", []),
+        # a French company number after an en dash or under its column
+        ("SIREN – 386 055 110", []),
+        ("Sheet\nName\tDate\tSIREN\nT. W.\t06/05/2024\t338 398 218", []),
+        # an scp-style remote of any user is no mailbox; an IBAN's digits after its country code are no card
+        ("repo deploy@bitbucket.org:team/site.git", []),
+        ("IBAN:\tIS6418638208957", []),
+        # a Norwegian number after 'Fødselsnr.'; an IBAN glued to its label; a public prefix after 'IP-adress'
+        ("Fødselsnr.: 01019010046", [("national_id", "01019010046")]),
+        ("IBANDE89370400440532013000، ", [("iban", "DE89370400440532013000")]),
+        ("OID:\t1.3.6.1.4.1.37093.8\nIP-adress:\t81.2.69.0/24", [("ip", "81.2.69.0/24")]),
+    ],
+)
+def test_versions_registers_remotes_and_labels_after_held_out_v18(
+    scrubber: PiiScrubber, text: str, found: list[tuple[str, str]]
+) -> None:
+    assert [(s.kind, text[s.start : s.end]) for s in scrubber.detect(text)] == found
