@@ -1,8 +1,8 @@
-"""Precision and recall of the PII scrubber per kind, on nineteen labelled sets, with a plain-regex peer.
+"""Precision and recall of the PII scrubber per kind, on twenty labelled sets, with a plain-regex peer.
 
     python bench/pii.py                 # readable tables
-    python bench/pii.py --json out.json # the same figures (all nineteen sets) as JSON
-    python bench/pii.py --show-errors   # also list every false positive and miss on the last set (v18)
+    python bench/pii.py --json out.json # the same figures (all twenty sets) as JSON
+    python bench/pii.py --show-errors   # also list every false positive and miss on the last set (v19)
 
 The sets, in the order printed:
 
@@ -93,7 +93,12 @@ The sets, in the order printed:
 - held-out v18 (heldout_v18.jsonl, make_heldout_v18.py): written the same blind way after that revision, from
   the same brief (pawn tickets, locksmith and plumber job sheets, climbing waivers, archive registrations,
   heat-pump and lift inspection reports, key handovers, timber and grain delivery notes, diving logs, crew
-  lists; twenty-one languages; 150 look-alikes). Its figures are the ones that count.
+  lists; twenty-one languages; 150 look-alikes). Scored blind at precision 0.9593 / recall 0.9735 (recall
+  missed); its errors then prompted the version-column, register, remote and label rules, so it is in-sample.
+- held-out v19 (heldout_v19.jsonl, make_heldout_v19.py): written the same blind way after that revision, from
+  the same brief (allotment lists, fire brigade rosters, club forms, firewood notes, chimney-sweep
+  certificates, tool-library loans, repair café tickets, hire slips, consent forms, bookings, league sheets;
+  twenty languages; 150 look-alikes). Its figures are the ones that count.
 
 The peer in the same run is a plain-regex scrubber of the kind often written by hand (no checksums, no
 phone-number metadata, no context).
@@ -199,9 +204,10 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("held_out_v15", "heldout_v15.jsonl", "blind once (0.857/0.965); its errors then informed the revision"),
     ("held_out_v16", "heldout_v16.jsonl", "blind once (0.859/0.993); its errors then informed the revision"),
     ("held_out_v17", "heldout_v17.jsonl", "blind once (0.998/0.980); its errors then informed the revision"),
+    ("held_out_v18", "heldout_v18.jsonl", "blind once (0.959/0.974); its errors then informed the revision"),
     (
-        "held_out_v18",
-        "heldout_v18.jsonl",
+        "held_out_v19",
+        "heldout_v19.jsonl",
         "counts: written without the scrubber's rules, committed before it ran",
     ),
 )
