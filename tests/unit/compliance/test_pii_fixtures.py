@@ -17,7 +17,7 @@ from vectorrouter.compliance import national_ids
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pii"
 KINDS = {"email", "phone", "card", "iban", "national_id", "ip"}
 #: Every labelled set, oldest first: each held-out set must share nothing with the ones before it.
-SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 19)]
+SETS_IN_ORDER = ["labelled.jsonl", "heldout.jsonl"] + [f"heldout_v{n}.jsonl" for n in range(2, 20)]
 
 
 def rows(name: str) -> list[dict[str, Any]]:
@@ -58,6 +58,7 @@ def test_every_label_is_a_substring_of_its_text_and_of_a_known_kind(name: str) -
         ("heldout_v16.jsonl", 300, 120),
         ("heldout_v17.jsonl", 300, 120),
         ("heldout_v18.jsonl", 300, 120),
+        ("heldout_v19.jsonl", 300, 120),
     ],
 )
 def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
@@ -90,6 +91,7 @@ def test_a_held_out_set_is_big_enough_with_look_alikes_of_its_own(
         ("heldout_v16.jsonl", 30),
         ("heldout_v17.jsonl", 30),
         ("heldout_v18.jsonl", 30),
+        ("heldout_v19.jsonl", 30),
     ],
 )
 def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int) -> None:
@@ -100,7 +102,7 @@ def test_a_held_out_set_has_enough_values_of_every_kind(name: str, per_kind: int
 @pytest.mark.parametrize(
     "name",
     # v17's brief asked only for at least 45 multi-value texts; its author made 71% of them so
-    [f"heldout_v{n}.jsonl" for n in (*range(4, 17), 18)],
+    [f"heldout_v{n}.jsonl" for n in (*range(4, 17), 18, 19)],
 )
 def test_a_held_out_set_mixes_in_strings_with_several_values(name: str) -> None:
     with_pii = [r for r in rows(name) if r["pii"]]
@@ -149,6 +151,7 @@ SHARED_BY_CHANCE = {"heldout_v9.jsonl": {"198.51.100.7"}, "heldout_v16.jsonl": {
         ("heldout_v16.jsonl", "make_heldout_v16.py"),
         ("heldout_v17.jsonl", "make_heldout_v17.py"),
         ("heldout_v18.jsonl", "make_heldout_v18.py"),
+        ("heldout_v19.jsonl", "make_heldout_v19.py"),
     ],
 )
 def test_a_held_out_set_is_what_its_generator_writes(name: str, script: str) -> None:
@@ -341,6 +344,7 @@ FIVE_SCHEMES = {"ssn", "nino", "nif", "nie", "codice_fiscale"}
         ("heldout_v16.jsonl", FIVE_SCHEMES | {"pesel", "bsn"} | set(MORE_SCHEMES) - {"in"}),
         ("heldout_v17.jsonl", FIVE_SCHEMES | {"pesel", "bsn"} | set(MORE_SCHEMES)),
         ("heldout_v18.jsonl", {"ssn", "nino", "nif", "nie", "pesel"} | set(MORE_SCHEMES) - {"fr"}),
+        ("heldout_v19.jsonl", FIVE_SCHEMES | {"pesel", "bsn"} | set(MORE_SCHEMES) - {"dk"}),
     ],
 )
 def test_a_held_out_sets_national_ids_follow_its_schemes(name: str, expected: set[str]) -> None:
@@ -393,6 +397,7 @@ IBAN_LENGTHS |= {"GT": 28, "KZ": 20, "ME": 22, "MR": 27, "PS": 29, "RS": 22, "SA
         ("heldout_v16.jsonl", 25),
         ("heldout_v17.jsonl", 15),
         ("heldout_v18.jsonl", 25),
+        ("heldout_v19.jsonl", 20),
     ],
 )
 def test_a_held_out_sets_ibans_come_from_enough_countries_at_their_length(name: str, countries: int) -> None:
