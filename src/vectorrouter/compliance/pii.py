@@ -697,9 +697,9 @@ def _plausible_phone(
         if "/" in stripped or _EIN.fullmatch(stripped) or _HU_TAX.fullmatch(stripped):
             return False  # '24/0611/0087', '2024/118872': slash-grouped references; 'EIN 84-2271938'
         if _ZIP4.fullmatch(stripped) and not before.rstrip().endswith(")"):
-            return False
+            return False  # '94103-2710': a ZIP+4 code; no plan without a trunk 0 groups 5-4
         if re.fullmatch(r"\d{6}-\d{4}", stripped) and not cued:
-            return False  # '971031-7430': a Nordic personal number or a dated reference; no plan prints 6-4  # '94103-2710': a ZIP+4 code; no plan without a trunk 0 groups 5-4
+            return False  # '971031-7430': a Nordic personal number or a dated reference; no plan prints 6-4
         if re.fullmatch(r"\d{5} \d{5}", stripped) and digits[0] not in "6789":
             return False  # '44830 30741': only Indian mobiles (6-9) are written 5-5 without a trunk 0
     if _TIME_RANGE.fullmatch(stripped):
