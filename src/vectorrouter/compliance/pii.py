@@ -154,11 +154,10 @@ _PHONE_WORDS = (
     r"klantenservice"
 )
 #: A phone word (not glued to a letter before it: a field code such as MT940's '?21Komórka' may be) or emoji.
-_PHONE_WORD = re.compile(rf"(?<![^\W\d])(?:{_PHONE_WORDS})\b|[📱📞☎✆]", re.IGNORECASE)
+_PHONE_TOKEN = rf"(?<![^\W\d])(?:{_PHONE_WORDS})\b|[📱📞☎✆]\ufe0f?"
+_PHONE_WORD = re.compile(_PHONE_TOKEN, re.IGNORECASE)
 #: Words right before a number that say it is a telephone number (then a merely *possible* number counts).
-_PHONE_CUE = re.compile(
-    rf"(?:(?<![^\W\d])(?:{_PHONE_WORDS})\b|[📱📞☎✆]\ufe0f?)\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE
-)
+_PHONE_CUE = re.compile(rf"(?:{_PHONE_TOKEN})\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE)
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
 #: A calendar date written with dots or slashes (07.12.2026, 3/4/85): day and month are checked in ``_date_like``.
 _DOTTED_DATE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d]|[./-]\d)")
@@ -602,24 +601,32 @@ def _under_header(text: str, start: int, end: int, word: re.Pattern[str]) -> boo
 def _in_column(text: str, start: int, word: re.Pattern[str]) -> bool:
     """In a CSV-like table (``;``, ``,``, tab or ``|`` separated), whether the header of the value's column holds
     ``word``: the header is the first line of the run of lines holding the separator (a title may stand above)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line = text[line_start:start]
+    line = text[text.rfind("\n", 0, start) + 1 : start]
     for sep in _SEPARATORS:
-        if sep not in line:
-            continue
-        top = line_start
-        while top:
-            above = text.rfind("\n", 0, top - 1) + 1
-            if sep not in text[above : top - 1]:
-                break
-            top = above
-        if top == line_start:
-            return False  # the candidate is in the header row itself
-        end = text.find("\n", top)
-        cells = text[top : end if end != -1 else len(text)].split(sep)
-        column = line.count(sep)
-        return column < len(cells) and bool(word.search(cells[column]))
+        if sep in line:
+            cell = _header_cell(text, start, sep)
+            return cell is not None and bool(word.search(cell))
     return False
+
+
+def _header_cell(text: str, start: int, sep: str, *, rows_start_with_sep: bool = False) -> str | None:
+    """The header cell over the value at ``start`` in a table split by ``sep``: the header is the first of the
+    run of rows above holding ``sep`` (or starting with it, as a markdown table's rows do), walking up from the
+    value's own row; None when the value is in the header row itself or right of its last cell."""
+    line_start = text.rfind("\n", 0, start) + 1
+    top = line_start
+    while top:
+        above = text.rfind("\n", 0, top - 1) + 1
+        row = text[above : top - 1]
+        if not (row.startswith(sep) if rows_start_with_sep else sep in row):
+            break
+        top = above
+    if top == line_start:
+        return None
+    end = text.find("\n", top)
+    cells = text[top : end if end != -1 else len(text)].split(sep)
+    column = text.count(sep, line_start, start)
+    return cells[column] if column < len(cells) else None
 
 
 def _repeated_shape(match: str, text: str) -> bool:
@@ -924,18 +931,12 @@ _VERSION_HEADER = re.compile(
 
 
 def _in_version_column(text: str, start: int) -> bool:
-    """In a pipe table (markdown), under a column whose header names a version ('| Firmware |')."""
-    line_start = text.rfind("\n", 0, start) + 1
-    if not text.startswith("|", line_start):
+    """In a pipe table (markdown, every row starting with '|'), under a column whose header names a version
+    ('| Firmware |')."""
+    if not text.startswith("|", text.rfind("\n", 0, start) + 1):
         return False
-    top = line_start  # the table's first row: walk up while the rows above are rows of the same table
-    while top and text.startswith("|", text.rfind("\n", 0, top - 1) + 1):
-        top = text.rfind("\n", 0, top - 1) + 1
-    if top == line_start:
-        return False  # the candidate is in the header row itself
-    header = text[top : text.find("\n", top)].split("|")
-    column = text.count("|", line_start, start)
-    return column < len(header) and bool(_VERSION_HEADER.search(header[column]))
+    cell = _header_cell(text, start, "|", rows_start_with_sep=True)
+    return cell is not None and bool(_VERSION_HEADER.search(cell))
 
 
 def _in_longer_dotted(text: str, start: int, end: int) -> bool:
