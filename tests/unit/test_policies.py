@@ -281,6 +281,25 @@ def test_bulkhead_waiter_is_admitted_when_the_holder_leaves_even_by_raising() ->
     assert bulkhead.peak == 1
 
 
+def test_bulkhead_try_enter_takes_free_slots_only_and_leave_wakes_a_waiter() -> None:
+    bulkhead = Bulkhead(2)
+    assert bulkhead.try_enter()
+    assert bulkhead.try_enter()
+    assert not bulkhead.try_enter(), "no slot is free: the caller must take call(), which waits"
+    assert (bulkhead.in_flight, bulkhead.peak) == (2, 2)
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: got.append(bulkhead.call(lambda: "admitted")))
+    waiter.start()
+    waiter.join(0.05)
+    assert waiter.is_alive()
+    assert not got
+    bulkhead.leave()
+    waiter.join(5)
+    assert got == ["admitted"]
+    bulkhead.leave()
+    assert bulkhead.in_flight == 0
+
+
 def test_bulkhead_bounds_concurrency_under_load() -> None:
     bulkhead = Bulkhead(3)
     barrier_hits = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ __all__ = [
     "NS_KEY",
     "TEXT_KEY",
     "hit_from_payload",
+    "hits_from_owned_payloads",
     "payload_for",
     "point_id",
     "record_from_payload",
@@ -103,3 +104,16 @@ def hit_from_payload(payload: Mapping[str, Any], score: float) -> Hit:
     text = metadata.pop(TEXT_KEY, "")
     metadata.pop(NS_KEY, None)
     return Hit(record_id, score, text, metadata)
+
+
+def hits_from_owned_payloads(points: Iterable[Any]) -> list[Hit]:
+    """:func:`hit_from_payload` over scored points whose payload dicts nobody else holds (Qdrant Edge builds a
+    new one on every access): our keys are popped in place and the rest becomes the metadata, with no copy."""
+    out = []
+    for p in points:
+        payload = p.payload
+        record_id = payload.pop(ID_KEY)
+        text = payload.pop(TEXT_KEY, "")
+        payload.pop(NS_KEY, None)
+        out.append(Hit(record_id, p.score, text, payload))
+    return out

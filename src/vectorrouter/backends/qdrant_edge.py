@@ -22,7 +22,7 @@ from vectorrouter.backends._edge_store import EdgeShardStore
 from vectorrouter.backends._qdrant_filters import QdrantTarget, scoped_filter
 from vectorrouter.backends._qdrant_payload import (
     NS_KEY,
-    hit_from_payload,
+    hits_from_owned_payloads,
     payload_for,
     point_id,
     record_from_payload,
@@ -281,7 +281,7 @@ class QdrantEdgeBackend:
                 points = shard.query(request)
         except Exception as exc:
             raise map_qdrant_edge_error(exc) from exc
-        return [hit_from_payload(p.payload, p.score) for p in points]
+        return hits_from_owned_payloads(points)  # each point's .payload is a new dict, ours to consume
 
     def get(self, namespace: str, ids: Sequence[str], *, with_vectors: bool = False) -> list[Record]:
         if not ids:

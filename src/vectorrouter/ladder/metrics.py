@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["LATENCY_BUCKETS_MS", "Counter", "Gauge", "Histogram", "MetricsRegistry", "label_key"]
@@ -66,6 +67,12 @@ class _Metric:
         self.name = name
         self.help = help
         self._lock = threading.Lock()
+        #: Set by the registry that made this metric: readers fold its writers' pending updates in first.
+        self._registry: MetricsRegistry | None = None
+
+    def _collect(self) -> None:
+        if self._registry is not None:
+            self._registry.collect()
 
 
 class Counter(_Metric):
@@ -86,9 +93,11 @@ class Counter(_Metric):
             self.values[key] = self.values.get(key, 0.0) + amount
 
     def get(self, **labels: Any) -> float:
+        self._collect()
         return self.values.get(_key(labels), 0.0)
 
     def lines(self) -> list[str]:
+        self._collect()
         with self._lock:
             return [f"{self.name}{_fmt_labels(k)} {v}" for k, v in sorted(self.values.items())]
 
@@ -127,9 +136,11 @@ class Histogram(_Metric):
             self.sums[key] = self.sums.get(key, 0.0) + value
 
     def count(self, **labels: Any) -> int:
+        self._collect()
         return sum(self.counts.get(_key(labels), []))
 
     def lines(self) -> list[str]:
+        self._collect()
         out: list[str] = []
         with self._lock:
             for key, counts in sorted(self.counts.items()):
@@ -149,12 +160,23 @@ class MetricsRegistry:
     def __init__(self) -> None:
         self._metrics: dict[str, _Metric] = {}
         self._lock = threading.Lock()
+        self._collectors: list[Callable[[], None]] = []
+
+    def add_collector(self, fold: Callable[[], None]) -> None:
+        """Call ``fold`` before every read: a hot path that queues its updates (see ``Ladder``) applies them."""
+        self._collectors.append(fold)
+
+    def collect(self) -> None:
+        """Apply every writer's queued updates (each read does this first)."""
+        for fold in self._collectors:
+            fold()
 
     def _get(self, cls: type[_Metric], name: str, help: str) -> Any:
         with self._lock:
             metric = self._metrics.get(name)
             if metric is None:
                 metric = self._metrics[name] = cls(name, help)
+                metric._registry = self
             elif type(metric) is not cls:
                 raise ValueError(f"metric {name!r} is a {metric.kind}, not a {cls.kind}")
             return metric
@@ -170,6 +192,7 @@ class MetricsRegistry:
 
     def snapshot(self) -> dict[str, dict[LabelKey, Any]]:
         """Every metric's current values: counters and gauges as floats, histograms as (count, sum)."""
+        self.collect()
         out: dict[str, dict[LabelKey, Any]] = {}
         with self._lock:
             metrics = list(self._metrics.values())
@@ -182,6 +205,7 @@ class MetricsRegistry:
 
     def render_prometheus(self) -> str:
         """The Prometheus text exposition format (version 0.0.4) of every metric."""
+        self.collect()
         with self._lock:
             metrics = sorted(self._metrics.values(), key=lambda m: m.name)
         lines: list[str] = []

@@ -89,6 +89,8 @@ class Walk:
     ladder: Ladder
     q: Query
     attempts: list[Attempt] = field(default_factory=list)
+    #: A step this search already tried (and that failed) before the walk began; the walk passes it over.
+    tried: Step | None = None
     _vector: Sequence[float] | None = None
     _vector_failed: str = ""
 
@@ -119,12 +121,16 @@ class Walk:
         try:
             hits = fn(*args)
         except BackendError as exc:
-            outcome, detail = classify(exc)
-            self.record(step.name, outcome, None if outcome == "skipped" else started, detail)
-            log.info("step %s %s for %s: %s", step.name, outcome, self.q.namespace, detail)
+            self.failed(step, exc, started)
             return None
         self.record(step.name, "ok", started, f"{len(hits)} hits")
         return hits
+
+    def failed(self, step: Step, exc: BackendError, started: float) -> None:
+        """Record a call to ``step`` that raised a backend error (the walk then moves on)."""
+        outcome, detail = classify(exc)
+        self.record(step.name, outcome, None if outcome == "skipped" else started, detail)
+        log.info("step %s %s for %s: %s", step.name, outcome, self.q.namespace, detail)
 
     def probe_elsewhere(self, step: Step, last: bool, fn: Callable[..., object], *args: object) -> bool:
         """A half-open step is probed on a background thread and passed over, unless nothing comes after it."""
@@ -141,6 +147,8 @@ class Walk:
     ) -> tuple[Step, list[Hit]] | None:
         q = self.q
         for i, step in enumerate(steps):
+            if step is self.tried:
+                continue
             vec = self.vector()
             if vec is None:
                 self.record(step.name, "skipped", None, self._vector_failed)

@@ -194,6 +194,8 @@ class Step:
         if p.timeout is not None:
             chain.append(TimeoutPolicy(p.timeout, name=f"vr-step-{name}"))
         self.guard = Chain(tuple(chain))
+        #: No retry and no deadline: :meth:`run` may apply the bulkhead and breaker inline.
+        self._inline = len(chain) == 2
         self._write_retry = Retry(p.write_attempts, initial=0.05, maximum=2.0, clock=clock, rng=rng)
         self._held_until = 0.0
         self._lock = threading.Lock()
@@ -229,8 +231,24 @@ class Step:
             self.stats.record_skip()
             raise StepHeld(f"rate limited: the store asked for {held:.2f}s more quiet", backend=self.name)
         started = time.perf_counter()
+        breaker, bulkhead = self.breaker, self.bulkhead
         try:
-            out = self.guard.call(fn)
+            if self._inline and breaker.admits_freely() and bulkhead.try_enter():
+                # the guard chain is (bulkhead, breaker) and both would wave this call through: the same
+                # policies, inline, without a partial per policy (this is every search of an embedded engine)
+                try:
+                    out = fn()
+                except BackendError as exc:
+                    if not isinstance(
+                        exc, CircuitOpen
+                    ):  # an inner breaker's refusal says nothing of this store
+                        breaker.record_failure()
+                    raise
+                finally:
+                    bulkhead.leave()
+                breaker.record_success()
+            else:
+                out = self.guard.call(fn)
         except CircuitOpen:
             self.stats.record_skip()
             raise

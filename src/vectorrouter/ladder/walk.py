@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
@@ -43,6 +44,7 @@ from vectorrouter.errors import (
     ConfigurationError,
     RateLimited,
     ResidencyViolation,
+    VectorRouterError,
 )
 from vectorrouter.ladder.cache_step import CacheStep
 from vectorrouter.ladder.metrics import LabelKey, MetricsRegistry, label_key
@@ -51,12 +53,15 @@ from vectorrouter.ladder.stats import StepHealth
 from vectorrouter.ladder.step import KeywordStep, Outcome, Step, VectorStep, classify
 from vectorrouter.policies.breaker import BreakerState
 from vectorrouter.routing.fusion import rrf
-from vectorrouter.types import Attempt, Namespace, SearchResult
+from vectorrouter.types import Attempt, Namespace, SearchMode, SearchResult
 
 if TYPE_CHECKING:
     from vectorrouter.cache.redis_cache import CacheLookup
 
 __all__ = ["Ladder", "LadderExhausted", "Query", "StepGate"]
+
+#: Short-path searches whose metric updates are applied together (reading any metric applies them at once).
+_FOLD_EVERY = 256
 
 
 class StepGate(Protocol):
@@ -135,6 +140,10 @@ class Ladder:
         )
         self._attempt_keys: dict[tuple[str, str], tuple[LabelKey, LabelKey]] = {}
         self._search_keys: dict[tuple[str, str, bool, bool], tuple[LabelKey, LabelKey]] = {}
+        self._short_keys: dict[str, tuple[LabelKey, LabelKey, LabelKey, LabelKey]] = {}
+        #: Metric updates of short-path searches not yet applied (see :meth:`search_dense`).
+        self._queued: deque[tuple[tuple[LabelKey, LabelKey, LabelKey, LabelKey], float]] = deque()
+        self.metrics.add_collector(self._fold)
         for step in self.steps.values():
             self._breaker.set(0, step=step.name)
             step.on_breaker_change.append(self._breaker_changed)
@@ -270,11 +279,7 @@ class Ladder:
         else:
             answer = self._walk(walk, path, found, now)
         if answer is None:
-            self._failed.inc(mode=q.mode)
-            log.error("search of %s failed: every step of its ladder was down", ns)
-            if path.refused:
-                raise self._gated(ns, "search", walk.attempts)
-            raise LadderExhausted(str(ns), walk.attempts)
+            raise self._exhausted(walk, path)
         if (
             cache is not None
             and found is not None
@@ -286,7 +291,79 @@ class Ladder:
                 cache.store(str(ns), found, digest, answer.hits, answer.served_by)
             except BackendError as exc:
                 walk.record(cache.name, classify(exc)[0], None, f"store failed: {exc}")
-        return self._result(walk, answer, started)
+        return self._result(ns, q.mode, walk.attempts, answer, started)
+
+    def search_dense(
+        self, ns: Namespace, model: ModelSpec, vector: Sequence[float], k: int, text: str | None = None
+    ) -> SearchResult | None:
+        """A dense search with the caller's vector and no filter, on the short path: when ``ns``'s ladder has
+        no cache step and refuses no step and its first vector step admits calls freely (the embedded default,
+        healthy), that step is called without building a walk. ``None`` when the short path does not apply
+        (the caller then takes :meth:`search`). Attempts, metrics and fallbacks are those of :meth:`search`:
+        if the step fails, the walk goes on from the next step as it would have.
+        """
+        path = self._path(ns)
+        if path.cache is not None or path.refused or not path.vectors:
+            return None
+        step = path.vectors[0]
+        if not step.breaker.admits_freely():
+            return None  # open or half-open: the walk skips it or probes it in the background
+        started = time.perf_counter()
+        try:
+            hits = step.search(str(ns), model, vector, k, None)
+        except BackendError as exc:
+            walk = Walk(self, Query(ns, model, "dense", k, text, vector), tried=step)
+            walk.failed(step, exc, started)
+            answer = self._walk(walk, path, None, 0.0)
+            if answer is None:
+                raise self._exhausted(walk, path) from None
+            return self._result(ns, "dense", walk.attempts, answer, started)
+        latency = (time.perf_counter() - started) * 1000.0
+        result = SearchResult(
+            hits,
+            str(ns),
+            "dense",
+            step.name,
+            False,
+            (Attempt(step.name, "ok", latency, f"{len(hits)} hits"),),
+            latency,
+            new_query_id(),
+        )
+        # the four metric updates of this search are queued and applied in batches (or when metrics are read)
+        keys = self._short_keys.get(step.name)
+        if keys is None:
+            keys = self._short_keys[step.name] = (
+                *self._keys_of_attempt(step.name, "ok"),
+                *self._keys_of_search("dense", step.name, False, False),
+            )
+        queued = self._queued
+        queued.append((keys, latency))
+        if len(queued) >= _FOLD_EVERY:
+            self._fold()
+        return result
+
+    def _fold(self) -> None:
+        """Apply the queued metric updates of short-path searches (``popleft`` is atomic: no update is applied
+        twice or lost when two threads fold at once)."""
+        queued = self._queued
+        while True:
+            try:
+                (attempt, step_ms, search, search_ms), latency = queued.popleft()
+            except IndexError:
+                return
+            self._attempts.inc_at(attempt)
+            self._latency.observe_at(step_ms, latency)
+            self._searches.inc_at(search)
+            self._search_ms.observe_at(search_ms, latency)
+
+    def _exhausted(self, walk: Walk, path: _Path) -> VectorRouterError:
+        """The error of a search no step could answer (counted and logged here)."""
+        ns = walk.q.namespace
+        self._failed.inc(mode=walk.q.mode)
+        log.error("search of %s failed: every step of its ladder was down", ns)
+        if path.refused:
+            return self._gated(ns, "search", walk.attempts)
+        return LadderExhausted(str(ns), walk.attempts)
 
     def _cache_lookup(self, walk: Walk, cache: CacheStep, digest: str) -> CacheLookup | None:
         started = time.perf_counter()
@@ -364,38 +441,31 @@ class Ladder:
             return Answer(got[1], got[0].name, degraded=True, complete=False)
         return None
 
-    def _result(self, walk: Walk, answer: Answer, started: float) -> SearchResult:
-        q = walk.q
+    def _result(
+        self, ns: Namespace, mode: SearchMode, attempts: Sequence[Attempt], answer: Answer, started: float
+    ) -> SearchResult:
         latency = (time.perf_counter() - started) * 1000.0
         result = SearchResult(
             hits=answer.hits,
-            namespace=str(q.namespace),
-            mode=q.mode,
+            namespace=str(ns),
+            mode=mode,
             served_by=answer.served_by,
             degraded=answer.degraded,
             stale=answer.stale,
-            attempts=tuple(walk.attempts),
+            attempts=tuple(attempts),
             latency_ms=latency,
             query_id=new_query_id(),
         )
-        shape = (q.mode, answer.served_by, answer.degraded, answer.stale)
-        keys = self._search_keys.get(shape)
-        if keys is None:
-            keys = self._search_keys[shape] = (
-                label_key(
-                    mode=q.mode, served_by=answer.served_by, degraded=answer.degraded, stale=answer.stale
-                ),
-                label_key(mode=q.mode),
-            )
+        keys = self._keys_of_search(mode, answer.served_by, answer.degraded, answer.stale)
         self._searches.inc_at(keys[0])
         self._search_ms.observe_at(keys[1], latency)
         if answer.degraded and log.isEnabledFor(logging.INFO):
             # one line per degraded answer at INFO (an outage would flood WARNING); breaker changes are WARNING
-            tried = ", ".join(f"{a.step}={a.outcome}" for a in walk.attempts)
+            tried = ", ".join(f"{a.step}={a.outcome}" for a in attempts)
             log.info(
                 "search %s of %s served by %s (degraded%s) after: %s",
                 result.query_id,
-                q.namespace,
+                ns,
                 answer.served_by,
                 ", stale" if answer.stale else "",
                 tried,
@@ -403,13 +473,31 @@ class Ladder:
         return result
 
     # -- observability ----------------------------------------------------------------------------
-    def observe_attempt(self, step: str, outcome: Outcome, latency_ms: float) -> None:
+    def _keys_of_search(
+        self, mode: SearchMode, served_by: str, degraded: bool, stale: bool
+    ) -> tuple[LabelKey, LabelKey]:
+        """The label keys of ``vr_searches_total`` and ``vr_search_latency_ms`` (worked out once per shape)."""
+        shape = (mode, served_by, degraded, stale)
+        keys = self._search_keys.get(shape)
+        if keys is None:
+            keys = self._search_keys[shape] = (
+                label_key(mode=mode, served_by=served_by, degraded=degraded, stale=stale),
+                label_key(mode=mode),
+            )
+        return keys
+
+    def _keys_of_attempt(self, step: str, outcome: Outcome) -> tuple[LabelKey, LabelKey]:
+        """The label keys of ``vr_step_attempts_total`` and ``vr_step_latency_ms`` (worked out once each)."""
         keys = self._attempt_keys.get((step, outcome))
-        if keys is None:  # label keys are worked out once per (step, outcome): this runs on every search
+        if keys is None:
             keys = self._attempt_keys[(step, outcome)] = (
                 label_key(step=step, outcome=outcome),
                 label_key(step=step),
             )
+        return keys
+
+    def observe_attempt(self, step: str, outcome: Outcome, latency_ms: float) -> None:
+        keys = self._keys_of_attempt(step, outcome)
         self._attempts.inc_at(keys[0])
         if outcome != "skipped":
             self._latency.observe_at(keys[1], latency_ms)

@@ -30,7 +30,8 @@ class Bulkhead(Policy):
         self.max_wait = max_wait
         self.name = name
         # one plain lock and a counter: the uncontended path (every search) is two lock round-trips
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._waiting = 0
         self.in_flight = 0
         self.peak = 0
@@ -38,9 +39,29 @@ class Bulkhead(Policy):
     def _has_room(self) -> bool:
         return self.in_flight < self.max_concurrent
 
+    def try_enter(self) -> bool:
+        """Take a slot if one is free, without waiting; ``False`` means none is (use :meth:`call`, which waits).
+
+        With :meth:`leave`, the uncontended path of a caller that inlines the bulkhead (a search step).
+        """
+        with self._lock:  # the plain lock beneath the condition: no Python-level __enter__
+            if self.in_flight >= self.max_concurrent:
+                return False
+            self.in_flight += 1
+            if self.in_flight > self.peak:
+                self.peak = self.in_flight
+            return True
+
+    def leave(self) -> None:
+        """Give back a slot taken by :meth:`try_enter`."""
+        with self._lock:
+            self.in_flight -= 1
+            if self._waiting:
+                self._cond.notify()
+
     def call(self, fn: Callable[[], T]) -> T:
         cond = self._cond
-        with cond:
+        with self._lock:
             if self.in_flight >= self.max_concurrent:
                 self._waiting += 1
                 try:
@@ -58,10 +79,7 @@ class Bulkhead(Policy):
         try:
             return fn()
         finally:
-            with cond:
-                self.in_flight -= 1
-                if self._waiting:
-                    cond.notify()
+            self.leave()
 
     def __repr__(self) -> str:
         return f"Bulkhead({self.max_concurrent})"
