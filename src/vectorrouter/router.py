@@ -409,9 +409,11 @@ class Router:
             # the commonest search (a caller's vector, nothing to route, filter or map back) on the ladder's
             # short path; the same checks in the same order as below
             ns = self.catalog.resolve(namespace)
-            _check_k(k)
+            if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+                _check_k(k)  # raises
             spec = self.embeddings.spec(ns.model_version)
-            vector = self._query_vector(spec, ns, None, vector)
+            if len(vector) != spec.dimensions:
+                self._query_vector(spec, ns, None, vector)  # raises
             found = self.ladder.search_dense(ns, spec, vector, k, query)
             if found is not None:
                 return found

@@ -350,7 +350,8 @@ class VectorStep(Step):
     def search(
         self, namespace: str, model: ModelSpec, vector: Sequence[float], k: int, filter: Filter | None
     ) -> list[Hit]:
-        return self.run(lambda: self.backend(model).search(namespace, vector, k, filter))
+        indexes = self.indexes  # (not self.backend(): one call fewer on every search)
+        return self.run(lambda: indexes.for_model(model).search(namespace, vector, k, filter))
 
     def store_name(self) -> str:
         opened = sorted({b.name for b in self.indexes.open_indexes().values()})

@@ -302,7 +302,8 @@ class Ladder:
         (the caller then takes :meth:`search`). Attempts, metrics and fallbacks are those of :meth:`search`:
         if the step fails, the walk goes on from the next step as it would have.
         """
-        path = self._path(ns)
+        key = str(ns)
+        path = self._paths.get(key) or self._path(ns)
         if path.cache is not None or path.refused or not path.vectors:
             return None
         step = path.vectors[0]
@@ -310,7 +311,7 @@ class Ladder:
             return None  # open or half-open: the walk skips it or probes it in the background
         started = time.perf_counter()
         try:
-            hits = step.search(str(ns), model, vector, k, None)
+            hits = step.search(key, model, vector, k, None)
         except BackendError as exc:
             walk = Walk(self, Query(ns, model, "dense", k, text, vector), tried=step)
             walk.failed(step, exc, started)
@@ -321,7 +322,7 @@ class Ladder:
         latency = (time.perf_counter() - started) * 1000.0
         result = SearchResult(
             hits,
-            str(ns),
+            key,
             "dense",
             step.name,
             False,
