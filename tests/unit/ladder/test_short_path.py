@@ -227,3 +227,51 @@ def test_concurrent_searches_and_readers_lose_no_metric_update() -> None:
         assert m.histogram("vr_search_latency_ms").count(mode="dense") == 4 * 350
     finally:
         rig.close()
+
+
+def test_a_step_applies_its_bulkhead_and_breaker_inline_exactly_as_through_the_chain() -> None:
+    from vectorrouter.backends import NumpyBackend
+    from vectorrouter.errors import BackendUnavailable, CircuitOpen, InvalidRecord
+    from vectorrouter.ladder import StepPolicy, VectorStep
+    from vectorrouter.policies import FakeClock
+
+    def ok() -> str:
+        return "ok"
+
+    def down() -> str:
+        raise BackendUnavailable("connection refused", backend="x")
+
+    def inner_breaker() -> str:
+        raise CircuitOpen("an inner breaker is open", backend="x")
+
+    def caller_error() -> str:
+        raise InvalidRecord("bad filter")
+
+    policy = StepPolicy(timeout=None, retries=0, failure_threshold=3, recovery_timeout=5.0)
+    clock = FakeClock()
+    inline = VectorStep("inline", NumpyBackend, policy=policy, clock=clock)
+    chained = VectorStep("chained", NumpyBackend, policy=policy, clock=clock)
+    assert inline._inline, "no retry and no deadline: the inline guard applies"
+    chained._inline = False
+    script = [ok, down, inner_breaker, caller_error, down, ok, down, down, down, ok, ok]
+    for fn in script:
+        seen = []
+        for step in (inline, chained):
+            try:
+                got: object = step.run(fn)
+            except Exception as exc:  # the type is what is compared
+                got = type(exc)
+            seen.append(
+                (
+                    got,
+                    step.breaker.state,
+                    step.breaker._failures,
+                    step.stats.summary()[:3],
+                    step.bulkhead.in_flight,
+                )
+            )
+        assert seen[0] == seen[1], fn.__name__
+    assert inline.breaker.state == "open", "the script opens the breaker on the way"
+    clock.advance(5.0)
+    assert inline.run(ok) == chained.run(ok) == "ok"
+    assert inline.breaker.state == chained.breaker.state == "closed"
