@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import bisect
 import threading
+import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -160,16 +162,30 @@ class MetricsRegistry:
     def __init__(self) -> None:
         self._metrics: dict[str, _Metric] = {}
         self._lock = threading.Lock()
-        self._collectors: list[Callable[[], None]] = []
+        self._collectors: list[Callable[[], Callable[[], None] | None]] = []
 
     def add_collector(self, fold: Callable[[], None]) -> None:
-        """Call ``fold`` before every read: a hot path that queues its updates (see ``Ladder``) applies them."""
-        self._collectors.append(fold)
+        """Call ``fold`` before every read: a hot path that queues its updates (see ``Ladder``) applies them.
+
+        A bound method is held weakly, so a registry shared by many ladders does not keep closed ones alive.
+        """
+        if isinstance(fold, types.MethodType):
+            self._collectors.append(weakref.WeakMethod(fold))
+        else:
+            self._collectors.append(lambda: fold)
 
     def collect(self) -> None:
         """Apply every writer's queued updates (each read does this first)."""
-        for fold in self._collectors:
-            fold()
+        dead = False
+        for ref in list(self._collectors):
+            fold = ref()
+            if fold is None:
+                dead = True
+            else:
+                fold()
+        if dead:
+            with self._lock:
+                self._collectors = [ref for ref in self._collectors if ref() is not None]
 
     def _get(self, cls: type[_Metric], name: str, help: str) -> Any:
         with self._lock:

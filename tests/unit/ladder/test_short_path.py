@@ -275,3 +275,22 @@ def test_a_step_applies_its_bulkhead_and_breaker_inline_exactly_as_through_the_c
     clock.advance(5.0)
     assert inline.run(ok) == chained.run(ok) == "ok"
     assert inline.breaker.state == chained.breaker.state == "closed"
+
+
+def test_a_shared_registry_does_not_keep_a_dropped_ladder_alive() -> None:
+    import gc
+    import weakref
+
+    from vectorrouter.backends import NumpyBackend
+    from vectorrouter.ladder import MetricsRegistry, VectorStep
+
+    registry = MetricsRegistry()
+    kept = Ladder([VectorStep("primary", NumpyBackend)], metrics=registry)
+    dropped = Ladder([VectorStep("primary", NumpyBackend)], metrics=registry)
+    gone = weakref.ref(dropped)
+    del dropped
+    gc.collect()
+    assert gone() is None, "the registry holds its ladders' collectors weakly"
+    registry.counter("vr_searches_total").get(mode="dense")  # a read prunes the dead collector
+    assert len(registry._collectors) == 1
+    assert kept.metrics is registry
