@@ -18,7 +18,7 @@ import bisect
 import threading
 import types
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["LATENCY_BUCKETS_MS", "Counter", "Gauge", "Histogram", "MetricsRegistry", "label_key"]
@@ -136,6 +136,19 @@ class Histogram(_Metric):
                 counts = self.counts[key] = [0] * (len(self.buckets) + 1)
             counts[bisect.bisect_left(self.buckets, value)] += 1
             self.sums[key] = self.sums.get(key, 0.0) + value
+
+    def observe_many_at(self, key: LabelKey, values: Sequence[float]) -> None:
+        """:meth:`observe_at` for several values under one lock (a batch of queued updates)."""
+        with self._lock:
+            counts = self.counts.get(key)
+            if counts is None:
+                counts = self.counts[key] = [0] * (len(self.buckets) + 1)
+            buckets = self.buckets
+            total = self.sums.get(key, 0.0)
+            for value in values:
+                counts[bisect.bisect_left(buckets, value)] += 1
+                total += value  # in order, so the sum is the one single observations would have made
+            self.sums[key] = total
 
     def count(self, **labels: Any) -> int:
         self._collect()

@@ -344,18 +344,27 @@ class Ladder:
         return result
 
     def _fold(self) -> None:
-        """Apply the queued metric updates of short-path searches (``popleft`` is atomic: no update is applied
-        twice or lost when two threads fold at once)."""
+        """Apply the queued metric updates of short-path searches, one update per metric and label set.
+
+        ``popleft`` is atomic: when two threads fold at once no update is applied twice or lost.
+        """
         queued = self._queued
+        latencies: dict[tuple[LabelKey, LabelKey, LabelKey, LabelKey], list[float]] = {}
         while True:
             try:
-                (attempt, step_ms, search, search_ms), latency = queued.popleft()
+                keys, latency = queued.popleft()
             except IndexError:
-                return
-            self._attempts.inc_at(attempt)
-            self._latency.observe_at(step_ms, latency)
-            self._searches.inc_at(search)
-            self._search_ms.observe_at(search_ms, latency)
+                break
+            same = latencies.get(keys)
+            if same is None:
+                latencies[keys] = [latency]
+            else:
+                same.append(latency)
+        for (attempt, step_ms, search, search_ms), values in latencies.items():
+            self._attempts.inc_at(attempt, len(values))
+            self._latency.observe_many_at(step_ms, values)
+            self._searches.inc_at(search, len(values))
+            self._search_ms.observe_many_at(search_ms, values)
 
     def _exhausted(self, walk: Walk, path: _Path) -> VectorRouterError:
         """The error of a search no step could answer (counted and logged here)."""

@@ -294,3 +294,18 @@ def test_a_shared_registry_does_not_keep_a_dropped_ladder_alive() -> None:
     registry.counter("vr_searches_total").get(mode="dense")  # a read prunes the dead collector
     assert len(registry._collectors) == 1
     assert kept.metrics is registry
+
+
+def test_a_batch_of_observations_lands_in_the_same_buckets_as_one_at_a_time() -> None:
+    from vectorrouter.ladder.metrics import Histogram, label_key
+
+    values = [0.1, 0.25, 0.26, 3.0, 3.0, 49.9, 50.0, 7000.0]
+    one, many = Histogram("h", ""), Histogram("h", "")
+    key = label_key(step="primary")
+    for v in values:
+        one.observe_at(key, v)
+    many.observe_many_at(key, values[:3])
+    many.observe_many_at(key, values[3:])
+    assert many.counts == one.counts
+    assert many.sums[key] == one.sums[key]
+    assert many.lines() == one.lines()
