@@ -208,9 +208,13 @@ class SearchRequest:
     routing_key: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attempt:
-    """One try at one step of the search path, as reported on the result."""
+    """One try at one step of the search path, as reported on the result.
+
+    Not frozen, like :class:`Hit` and :class:`SearchResult`: one is built on every search, and a frozen
+    dataclass costs three times as much to construct. Treat attempts as values all the same.
+    """
 
     step: str
     outcome: Literal["ok", "error", "timeout", "rate_limited", "skipped", "empty"]
