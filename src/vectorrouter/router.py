@@ -399,29 +399,12 @@ class Router:
         ``vector`` to search with a precomputed embedding (its width is checked against the namespace's model).
         ``routing_key`` (a user or session id) keeps a caller on one arm of a migration's rollout.
         """
-        if (
-            vector is not None
-            and filter is None
-            and self.resolver is None
-            and self.id_codec is PLAIN_IDS
-            and (mode == "dense" or (mode is None and not query))
-        ):
-            # the commonest search (a caller's vector, nothing to route, filter or map back) on the ladder's
-            # short path; the same checks in the same order as below
-            ns = self.catalog.resolve(namespace)
-            if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
-                _check_k(k)  # raises
-            spec = self.embeddings.spec(ns.model_version)
-            if len(vector) != spec.dimensions:
-                self._query_vector(spec, ns, None, vector)  # raises
-            found = self.ladder.search_dense(ns, spec, vector, k, query)
-            if found is not None:
-                return found
         route = self._route(namespace, routing_key, vector)
         ns = route.namespace if route is not None else self.catalog.resolve(namespace)
         flt = self.id_codec.stored_filter(ns, Filter.from_dict(filter))
         chosen = self._mode(mode, query, vector, ns)
-        _check_k(k)
+        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+            raise InvalidRecord(f"k must be a positive integer, got {k!r}")
         spec = self.embeddings.spec(ns.model_version)
         embed: Callable[[], Sequence[float]]
         if route is not None and route.adapter is not None:
@@ -433,6 +416,18 @@ class Router:
             if vector is not None:
                 vector = self._query_vector(spec, ns, query, vector)
             embed = lambda: self._query_vector(spec, ns, query, None)  # noqa: E731
+        if (
+            chosen == "dense"
+            and vector is not None
+            and flt is None
+            and route is None
+            and self.id_codec is PLAIN_IDS
+        ):
+            # the commonest search (the caller's vector, nothing to route, filter or map back): the ladder's
+            # short path, which declines (None) unless the namespace's first vector step can take it alone
+            found = self.ladder.search_dense(ns, spec, vector, k, query)
+            if found is not None:
+                return found
         q = Query(
             namespace=ns,
             model=spec,
@@ -698,11 +693,6 @@ class Router:
 
     async def aforget(self, user_id: str) -> ErasureReport:
         return await _in_thread(self.forget, user_id)
-
-
-def _check_k(k: object) -> None:
-    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
-        raise InvalidRecord(f"k must be a positive integer, got {k!r}")
 
 
 async def _in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

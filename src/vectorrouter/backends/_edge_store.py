@@ -83,25 +83,16 @@ class _Reader:
     def __init__(self, store: EdgeShardStore) -> None:
         self._store = store
 
-    # the lock's read side, inlined (this runs twice per search): same-module access to its fields
     def __enter__(self) -> Any:
         store = self._store
-        rw = store._rw
-        with rw._lock:
-            while rw._exclusive:
-                rw._cond.wait()
-            rw._readers += 1
+        store._rw.acquire_read()
         if store._shard is None:
-            rw.release_read()
+            store._rw.release_read()
             raise BackendUnavailable("the shard is closed", backend=store.name)
         return store._shard
 
     def __exit__(self, *exc: object) -> None:
-        rw = self._store._rw
-        with rw._lock:
-            rw._readers -= 1
-            if rw._exclusive and not rw._readers:
-                rw._cond.notify_all()
+        self._store._rw.release_read()
 
 
 class EdgeShardStore:

@@ -239,9 +239,8 @@ class Step:
                 try:
                     out = fn()
                 except BackendError as exc:
-                    if not isinstance(
-                        exc, CircuitOpen
-                    ):  # an inner breaker's refusal says nothing of this store
+                    # an inner breaker's refusal says nothing of this store
+                    if not isinstance(exc, CircuitOpen):
                         breaker.record_failure()
                     raise
                 finally:
@@ -350,8 +349,7 @@ class VectorStep(Step):
     def search(
         self, namespace: str, model: ModelSpec, vector: Sequence[float], k: int, filter: Filter | None
     ) -> list[Hit]:
-        indexes = self.indexes  # (not self.backend(): one call fewer on every search)
-        return self.run(lambda: indexes.for_model(model).search(namespace, vector, k, filter))
+        return self.run(lambda: self.backend(model).search(namespace, vector, k, filter))
 
     def store_name(self) -> str:
         opened = sorted({b.name for b in self.indexes.open_indexes().values()})

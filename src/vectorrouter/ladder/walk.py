@@ -303,7 +303,7 @@ class Ladder:
         if the step fails, the walk goes on from the next step as it would have.
         """
         key = str(ns)
-        path = self._paths.get(key) or self._path(ns)
+        path = self._path(ns)
         if path.cache is not None or path.refused or not path.vectors:
             return None
         step = path.vectors[0]
