@@ -1321,8 +1321,6 @@ _ANY_ID_WORDS = (
     r"personal[\s_-]?id(?:entity)?(?:[\s_-]?(?:number|no|code))?|identity[\s_-]?(?:number|no)|tax[\s_-]?id|"
     r"nationalid|personalid|taxid"
 )
-_ANY_ID_CUE = re.compile(rf"(?<![^\W_])(?:{_ANY_ID_WORDS})(?![^\W_])\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.I)
-_ANY_ID_NAMED = re.compile(rf"(?<![^\W_])(?:{_ANY_ID_WORDS})(?![^\W_])", re.I)
 
 
 class PeselRecognizer(_CuedNumberRecognizer):
@@ -1377,15 +1375,23 @@ class SsnRecognizer(_CuedNumberRecognizer):
         return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-def _cue(words: str) -> re.Pattern[str]:
-    """A scheme's name right before its number, with up to two words between (``CPR-nr.: ``, or a chat's ``NIF?`` then ``user:``)."""
+def _cue(words: str, alnum: str = "A-Za-z0-9") -> re.Pattern[str]:
+    """A scheme's name right before its number, with up to two words between (``CPR-nr.: ``, or a chat's ``NIF?`` then ``user:``).
+
+    ``alnum`` is the class (inside ``[...]``) a name may not touch on either side: ASCII letters and digits for a
+    scheme's own names, ``^\\W_`` (any letter or digit) for the general national-id words.
+    """
     return re.compile(
-        rf"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE
+        rf"(?<![{alnum}])(?:{words})(?![{alnum}])\W{{0,4}}(?:\w+\W{{1,3}}){{0,2}}$", re.IGNORECASE
     )
 
 
-def _named(words: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])", re.IGNORECASE)
+def _named(words: str, alnum: str = "A-Za-z0-9") -> re.Pattern[str]:
+    return re.compile(rf"(?<![{alnum}])(?:{words})(?![{alnum}])", re.IGNORECASE)
+
+
+_ANY_ID_CUE = _cue(_ANY_ID_WORDS, alnum=r"^\W_")
+_ANY_ID_NAMED = _named(_ANY_ID_WORDS, alnum=r"^\W_")
 
 
 _SE_WORDS = r"personnummer|personnr|pers\.?\s?nr|samordningsnummer|personal\s+identity\s+number"
