@@ -24,6 +24,8 @@ __all__ = ["NODE_CONTENT_KEY", "REF_DOC_KEY", "to_node", "to_record"]
 NODE_CONTENT_KEY = "_node_content"
 NODE_TYPE_KEY = "_node_type"
 _TEXT_NODE = (TextNode.class_name(), None)  # metadata_dict_to_node reads a missing type as TextNode too
+_TEXT_NODE_VALIDATOR = TextNode.__pydantic_validator__
+_new_text_node = TextNode.__new__
 #: The flat key ``delete(ref_doc_id)`` and ``VectorStoreQuery.doc_ids`` filter on.
 REF_DOC_KEY = "ref_doc_id"
 _INT64 = (-(2**63), 2**63 - 1)
@@ -64,11 +66,17 @@ def to_node(id_: str, text: str, metadata: Mapping[str, Any]) -> BaseNode:
     content = metadata.get(NODE_CONTENT_KEY)
     if content is not None:
         if metadata.get(NODE_TYPE_KEY) in _TEXT_NODE and '"text_resource"' not in content:
-            # the common case, 3x faster than ``metadata_dict_to_node``: pydantic parses the JSON itself instead
-            # of json.loads + TextNode(**dict). Same node (TextNode ignores the stored ``class_name``); anything
-            # else, or a text_resource that TextNode.__init__ would translate, takes LlamaIndex's own path
-            node = TextNode.model_validate_json(content)
-            node.set_content(text)
+            # the common case, 6x faster than ``metadata_dict_to_node``: pydantic parses and validates the JSON
+            # in one pass into a fresh instance, which is what ``BaseModel.__init__`` does; going through
+            # ``TextNode.__init__`` instead would parse, then validate a second time. That ``__init__`` only
+            # translates a ``text_resource``, and content holding one takes LlamaIndex's own path below, as
+            # does every other node type (TextNode ignores the stored ``class_name``)
+            node = _new_text_node(TextNode)
+            _TEXT_NODE_VALIDATOR.validate_json(content, self_instance=node)
+            # the stored text is "" (written with remove_text=True); ours is a str from the store, so the
+            # field is set as pydantic's own model_construct sets fields, without a second validation
+            node.__dict__["text"] = text
+            node.__pydantic_fields_set__.add("text")
             return node
         return metadata_dict_to_node(dict(metadata), text=text)
     return TextNode(
