@@ -138,7 +138,8 @@ class StateStore(Protocol):
     def set_rollback(self, logical: str, on: bool) -> None: ...
 
     def snapshot(self, logical: str) -> tuple[MigrationState | None, bool]:
-        """The state and the rollback flag together (one round trip for Redis)."""
+        """The state and the rollback flag together (one round trip for Redis). Without a state the flag
+        means nothing (there is no migration to roll back), and a store may report it as ``False``."""
         ...
 
     def add_failures(self, logical: str, ids: Iterable[str]) -> None:
@@ -156,6 +157,10 @@ class StateStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+#: Logical names whose file stem a FileStateStore keeps ready before it starts over.
+_MAX_STEMS = 4096
 
 
 def _file_key(logical: str) -> str:
@@ -180,24 +185,34 @@ class FileStateStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         # stat stamp -> file text: a search re-reads the file only after it changed
         self._cache: dict[str, tuple[tuple[int, int, int], str]] = {}
+        # logical name -> "<dir>/<tenant>+<feature>": every search on a logical name looks its state up here
+        self._stems: dict[str, str] = {}
+
+    def _stem(self, logical: str) -> str:
+        stem = self._stems.get(logical)
+        if stem is None:
+            if len(self._stems) >= _MAX_STEMS:  # callers may search many names; the stems are cheap to redo
+                self._stems.clear()
+            stem = self._stems[logical] = os.path.join(self.directory, _file_key(logical))
+        return stem
 
     def _state_path(self, logical: str) -> Path:
-        return self.directory / f"{_file_key(logical)}.json"
+        return Path(self._stem(logical) + ".json")
 
     def _flag_path(self, logical: str) -> Path:
-        return self.directory / f"{_file_key(logical)}.rollback"
+        return Path(self._stem(logical) + ".rollback")
 
     def load(self, logical: str) -> MigrationState | None:
-        path = self._state_path(logical)
+        path = self._stem(logical) + ".json"
         try:
-            st = path.stat()
+            st = os.stat(path)
         except FileNotFoundError:
             self._cache.pop(logical, None)
             return None
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         cached = self._cache.get(logical)
         if cached is None or cached[0] != stamp:
-            cached = (stamp, path.read_text())
+            cached = (stamp, Path(path).read_text())
             self._cache[logical] = cached
         return MigrationState.from_json(cached[1])  # a fresh object: callers may mutate and save it
 
@@ -219,7 +234,7 @@ class FileStateStore:
         return sorted(p.stem.replace("+", ":") for p in self.directory.glob("*.json"))
 
     def rolled_back(self, logical: str) -> bool:
-        return self._flag_path(logical).exists()
+        return os.path.exists(self._stem(logical) + ".rollback")
 
     def set_rollback(self, logical: str, on: bool) -> None:
         flag = self._flag_path(logical)
@@ -231,7 +246,9 @@ class FileStateStore:
             flag.unlink(missing_ok=True)
 
     def snapshot(self, logical: str) -> tuple[MigrationState | None, bool]:
-        return self.load(logical), self.rolled_back(logical)
+        state = self.load(logical)
+        # without a state there is no old version to fall back to, so no search reads the flag: skip its stat
+        return state, state is not None and self.rolled_back(logical)
 
     def _failed_path(self, logical: str) -> Path:
         return self.directory / f"{_file_key(logical)}.failed"

@@ -1,5 +1,6 @@
 """The migration state contract on a local folder and on a real Redis server."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,11 +54,14 @@ class StateStoreContract:
         self, store: StateStore, twin: StateStore
     ) -> None:
         assert twin.snapshot("acme:docs") == (None, False)
+        store.save(MigrationState("acme:docs", "v1", "v2"))
+        assert twin.snapshot("acme:docs")[1] is False
         store.set_rollback("acme:docs", True)
         assert twin.rolled_back("acme:docs")
         assert twin.snapshot("acme:docs")[1] is True
         store.set_rollback("acme:docs", False)
         assert not twin.rolled_back("acme:docs")
+        assert twin.snapshot("acme:docs")[1] is False
 
     def test_failed_dual_writes_accumulate_and_clear(self, store: StateStore, twin: StateStore) -> None:
         store.add_failures("acme:docs", ["a", "b"])
@@ -91,6 +95,41 @@ class TestFileStateStore(StateStoreContract):
     @pytest.fixture
     def twin(self, tmp_path: Path) -> StateStore:
         return FileStateStore(tmp_path)
+
+
+def test_a_file_store_reads_no_flag_for_a_name_without_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every search on a logical name takes a snapshot; with no migration only the state file is looked for
+    store = FileStateStore(tmp_path)
+    store.set_rollback(
+        "acme:docs", True
+    )  # a flag alone routes nothing: there is no old version to go back to
+    looked: list[str] = []
+    real_stat = os.stat
+
+    def stat(path: str, *args: object, **kwargs: object) -> os.stat_result:
+        looked.append(str(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat)
+    assert store.snapshot("acme:docs") == (None, False)
+    assert looked == [str(tmp_path / "acme+docs.json")]
+    assert store.rolled_back("acme:docs")
+
+
+def test_a_file_store_keeps_a_bounded_number_of_name_stems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("vectorrouter.migration.state._MAX_STEMS", 3)
+    store = FileStateStore(tmp_path)
+    store.save(MigrationState("t0:docs", "v1", "v2"))
+    store.set_rollback("t0:docs", True)
+    for i in range(1, 10):
+        assert store.snapshot(f"t{i}:docs") == (None, False)
+        assert len(store._stems) <= 3
+    state, flag = store.snapshot("t0:docs")  # its stem was dropped on the way and is found again
+    assert state is not None and state.target == "v2" and flag is True
 
 
 class TestRedisStateStore(StateStoreContract):
