@@ -153,6 +153,27 @@ def test_get_by_ids_keeps_the_asked_order_and_skips_unknown_ids(router: Router) 
     assert [d.id for d in store.get_by_ids(["c", "nope", "a"])] == ["c", "a"]
 
 
+def test_documents_read_back_are_the_documents_langchain_itself_builds(router: Router) -> None:
+    # results are validated straight into new Document instances, past Document.__init__: same objects
+    store = VectorRouterStore(router=router, namespace="docs:built")
+    metadata = [{"year": 2021, "tags": ["ice"]}, {"nested": {"a": [1, {"b": None}]}}, {}]
+    store.add_texts(["glacier ice", "river water", "salt"], metadatas=metadata, ids=["g", "r", "s"])
+    for doc in store.get_by_ids(["g", "r", "s"]) + store.similarity_search("ice", k=3):
+        theirs = Document(id=doc.id, page_content=doc.page_content, metadata=doc.metadata)
+        assert type(doc) is Document
+        assert doc == theirs and doc.model_dump() == theirs.model_dump()
+        assert doc.model_fields_set == theirs.model_fields_set
+    assert {d.id: d.metadata for d in store.get_by_ids(["g", "r", "s"])} == dict(
+        zip("grs", metadata, strict=True)
+    )
+    # the field types are still enforced
+    from langchain_vectorrouter.vectorstores import _doc
+    from vectorrouter.types import Hit
+
+    with pytest.raises(ValueError, match="page_content"):
+        _doc(Hit("x", 1.0, None, {}))  # type: ignore[arg-type]
+
+
 def test_from_texts_builds_an_embedded_router_named_after_the_langchain_model() -> None:
     model = DeterministicFakeEmbedding(size=12)
     store = VectorRouterStore.from_texts(["foo", "bar"], model, [{"n": 1}, {"n": 2}], ids=["f", "b"])
