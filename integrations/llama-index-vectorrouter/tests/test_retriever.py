@@ -135,6 +135,44 @@ def test_a_framework_embed_model_hands_vectors_that_are_width_checked(populated:
         retriever.retrieve(QueryBundle(query_str="x", embedding=[0.5] * 3))
 
 
+def test_the_event_is_built_only_when_a_handler_can_receive_it(
+    populated: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llama_index.retrievers.vectorrouter.base as base
+
+    built: list[dict[str, Any]] = []
+
+    class Counting(VectorRouterSearchEvent):
+        def __init__(self, **data: Any) -> None:
+            built.append(data)
+            super().__init__(**data)
+
+    monkeypatch.setattr(base, "VectorRouterSearchEvent", Counting)
+    retriever = VectorRouterRetriever(populated, "acme:kb", similarity_top_k=1)
+    retriever.retrieve("violins")  # only the root's NullEventHandler is there
+    assert built == []
+    # a handler anywhere on the chain the event would travel counts, the root's as much as our own module's
+    for owner in (get_dispatcher(), get_dispatcher(base.__name__)):
+        handler = Collect()
+        owner.add_event_handler(handler)
+        try:
+            retriever.retrieve("violins")
+        finally:
+            owner.event_handlers.remove(handler)
+        assert [e.served_by for e in handler.events] == ["numpy+tantivy"]
+    assert len(built) == 2
+    # a dispatcher that does not propagate hides the handlers above it, as it does from Dispatcher.event
+    handler = Collect()
+    get_dispatcher().add_event_handler(handler)
+    monkeypatch.setattr(get_dispatcher(base.__name__), "propagate", False)
+    try:
+        retriever.retrieve("violins")
+    finally:
+        get_dispatcher().event_handlers.remove(handler)
+    assert handler.events == []
+    assert len(built) == 2
+
+
 def test_an_empty_namespace_retrieves_nothing(router: Router, collected: Any) -> None:
     assert VectorRouterRetriever(router, "nobody:here").retrieve("anything") == []
     assert collected.events == []

@@ -8,6 +8,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.event_handlers import NullEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import MetadataFilters, VectorStoreQuery
@@ -38,6 +39,19 @@ class VectorRouterSearchEvent(BaseEvent):
     @classmethod
     def class_name(cls) -> str:
         return "VectorRouterSearchEvent"
+
+
+def _listened_to() -> bool:
+    """Whether an event sent through ``dispatcher`` reaches a handler that does something with it: the
+    chain ``Dispatcher.event`` walks, less the root's ``NullEventHandler``. The event (a pydantic model with
+    a fresh uuid and timestamp) costs more to build than the rest of a retrieval's own bookkeeping, so it is
+    built only for someone. Checked on every retrieval: handlers may be added at any time."""
+    d: Any = dispatcher
+    while d is not None:
+        if any(type(h) is not NullEventHandler for h in d.event_handlers):
+            return True
+        d = d.parent if d.propagate else None
+    return False
 
 
 def search_info(result: SearchResult) -> dict[str, Any]:
@@ -133,7 +147,7 @@ class VectorRouterRetriever(BaseRetriever):
                     if self.info_key not in hidden:
                         hidden.append(self.info_key)
             scored.append(NodeWithScore(node=node, score=score))
-        if info is not None:
+        if info is not None and _listened_to():
             dispatcher.event(VectorRouterSearchEvent(**info))
         return scored
 
