@@ -258,10 +258,11 @@ def test_stored_nodes_read_back_exactly_as_llamaindexs_own_reader_reads_them() -
     bare = TextNode.model_validate({"id_": "b1"}).model_dump_json(exclude={"text"})
     ours = to_node("b1", "from the store", {"_node_content": bare, "_node_type": "TextNode"})
     theirs = metadata_dict_to_node({"_node_content": bare, "_node_type": "TextNode"}, text="from the store")
-    assert ours == theirs and ours.text == "from the store"
+    assert ours == theirs
+    assert ours.text == "from the store"
     assert ours.model_fields_set == theirs.model_fields_set
     # the fast path leaves a normal node: later assignments are still validated
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="text"):
         ours.text = 3  # type: ignore[assignment]
     # the stored content is never mutated by reading it
     stored = node_to_metadata_dict(nodes[0], remove_text=True, flat_metadata=False)

@@ -129,7 +129,9 @@ def test_a_file_store_keeps_a_bounded_number_of_name_stems(
         assert store.snapshot(f"t{i}:docs") == (None, False)
         assert len(store._stems) <= 3
     state, flag = store.snapshot("t0:docs")  # its stem was dropped on the way and is found again
-    assert state is not None and state.target == "v2" and flag is True
+    assert state is not None
+    assert state.target == "v2"
+    assert flag is True
 
 
 class TestRedisStateStore(StateStoreContract):

@@ -9,8 +9,10 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from vectorrouter import TEST_MODEL, ConfigurationError, DimensionMismatch, InvalidRecord, ModelSpec, Router
 from vectorrouter.embeddings import HashEmbedder
+from vectorrouter.types import Hit
 
 from langchain_vectorrouter import VectorRouterStore
+from langchain_vectorrouter.vectorstores import _doc
 
 MakeRouter = Callable[..., Router]
 
@@ -161,15 +163,13 @@ def test_documents_read_back_are_the_documents_langchain_itself_builds(router: R
     for doc in store.get_by_ids(["g", "r", "s"]) + store.similarity_search("ice", k=3):
         theirs = Document(id=doc.id, page_content=doc.page_content, metadata=doc.metadata)
         assert type(doc) is Document
-        assert doc == theirs and doc.model_dump() == theirs.model_dump()
+        assert doc == theirs
+        assert doc.model_dump() == theirs.model_dump()
         assert doc.model_fields_set == theirs.model_fields_set
     assert {d.id: d.metadata for d in store.get_by_ids(["g", "r", "s"])} == dict(
         zip("grs", metadata, strict=True)
     )
     # the field types are still enforced
-    from langchain_vectorrouter.vectorstores import _doc
-    from vectorrouter.types import Hit
-
     with pytest.raises(ValueError, match="page_content"):
         _doc(Hit("x", 1.0, None, {}))  # type: ignore[arg-type]
 
