@@ -251,7 +251,7 @@ class FileStateStore:
         return state, state is not None and self.rolled_back(logical)
 
     def _failed_path(self, logical: str) -> Path:
-        return self.directory / f"{_file_key(logical)}.failed"
+        return Path(self._stem(logical) + ".failed")
 
     def add_failures(self, logical: str, ids: Iterable[str]) -> None:
         lines = "".join(f"+{json.dumps(i)}\n" for i in ids)

@@ -46,7 +46,7 @@ def _doc(hit: Hit | Record) -> Document:
     """The document for a stored hit or record: the same object ``Document(...)`` builds, validated straight
     into a new instance as pydantic's ``BaseModel.__init__`` does. ``Document.__init__`` and
     ``Serializable.__init__`` only pass their arguments up to it, and on every search they were 60% of a
-    document's cost (tests/test_store.py compares the two)."""
+    document's cost (tests/unit_tests/test_vectorstore.py compares the two)."""
     doc = _new_document(Document)
     _validate_document(
         {"id": hit.id, "page_content": hit.text, "metadata": decode(hit.metadata)}, self_instance=doc

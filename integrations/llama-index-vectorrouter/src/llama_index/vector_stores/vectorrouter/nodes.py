@@ -66,7 +66,7 @@ def to_node(id_: str, text: str, metadata: Mapping[str, Any]) -> BaseNode:
     content = metadata.get(NODE_CONTENT_KEY)
     if content is not None:
         if metadata.get(NODE_TYPE_KEY) in _TEXT_NODE and '"text_resource"' not in content:
-            # the common case, 6x faster than ``metadata_dict_to_node``: pydantic parses and validates the JSON
+            # the common case, 3.7x faster than ``metadata_dict_to_node`` (2.6 against 9.6 µs): pydantic parses and validates the JSON
             # in one pass into a fresh instance, which is what ``BaseModel.__init__`` does; going through
             # ``TextNode.__init__`` instead would parse, then validate a second time. That ``__init__`` only
             # translates a ``text_resource``, and content holding one takes LlamaIndex's own path below, as
