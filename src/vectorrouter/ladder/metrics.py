@@ -130,12 +130,7 @@ class Histogram(_Metric):
 
     def observe_at(self, key: LabelKey, value: float) -> None:
         """:meth:`observe` for a key from :func:`label_key`."""
-        with self._lock:
-            counts = self.counts.get(key)
-            if counts is None:
-                counts = self.counts[key] = [0] * (len(self.buckets) + 1)
-            counts[bisect.bisect_left(self.buckets, value)] += 1
-            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.observe_many_at(key, (value,))
 
     def observe_many_at(self, key: LabelKey, values: Sequence[float]) -> None:
         """:meth:`observe_at` for several values under one lock (a batch of queued updates)."""
