@@ -154,6 +154,23 @@ def test_writes_during_a_background_build_are_kept_after_the_swap(tmp_path: Path
         again.close()
 
 
+def test_a_build_copies_the_live_shard_without_the_wal_segment_being_allocated(tmp_path: Path) -> None:
+    # the engine renames wal/tmp-open-<n> to open-<n> on its own thread, so the copy may list a tmp- file that
+    # is gone by the time it is copied (a dangling link fails the copy the same way, every time)
+    b = QdrantEdgeBackend(SPEC, tmp_path / "idx", EdgeOptions(auto_index=False, **TINY_INDEX))
+    try:
+        b.upsert(NS, _records(300))
+        [wal] = list((tmp_path / "idx").glob("shard-*/wal"))
+        (wal / "tmp-open-99").symlink_to(tmp_path / "gone")
+        b.build_index(wait=True)
+        assert b.index_status()["indexed_vectors"] >= 290
+        assert b.count(NS) == 300
+        [live_wal] = list((tmp_path / "idx").glob("shard-*/wal"))
+        assert not (live_wal / "tmp-open-99").is_symlink()
+    finally:
+        b.close()
+
+
 def test_enough_writes_start_a_background_build_by_themselves() -> None:
     b = QdrantEdgeBackend(SPEC, None, EdgeOptions(indexing_threshold_kb=8, full_scan_threshold_kb=1))
     try:

@@ -75,6 +75,18 @@ class _ReadWriteLock:
             self._cond.notify_all()
 
 
+def _wal_allocations(directory: str, names: list[str]) -> set[str]:
+    """What a build's copy of the live shard leaves out: the write-ahead log's segments still being allocated.
+
+    The engine's WAL prepares its next segment on a thread of its own, as ``tmp-open-<n>`` renamed to
+    ``open-<n>`` when ready, whatever lock we hold; the copy could list the file under one name and find it
+    gone by the other. Such a segment holds no entries yet, and the build's shard allocates its own.
+    """
+    if os.path.basename(directory) != "wal":
+        return set()
+    return {n for n in names if n.startswith("tmp-")}
+
+
 class _Reader:
     """``with store.reader as shard:`` — a class-based context manager, cheaper than a generator on the hot path."""
 
@@ -230,7 +242,7 @@ class EdgeShardStore:
             self._shard.flush()
         except Exception as exc:
             raise self._map_error(exc) from exc
-        shutil.copytree(self._live, target)
+        shutil.copytree(self._live, target, ignore=_wal_allocations)
         self._journal = []
         self._since_build = 0
         self._build_error = None
