@@ -13,17 +13,28 @@ class progress:  # noqa: N801 - reads like a function at the call site: `with pr
     """Context manager yielding ``advance(n)``.
 
     Shown when ``enabled`` is True, or when it is None and stderr is a terminal; otherwise a no-op,
-    so library calls stay quiet in services and tests.
+    so library calls stay quiet in services and tests. The column after the percentage shows the rate
+    (``1,234 rec/s``), or ``status()`` when a job has something better to say there (a backfill's spend
+    against its estimate); it is read again at every ``advance``.
 
     >>> with progress(False, 10, "demo") as advance:
     ...     advance(10)
     """
 
-    def __init__(self, enabled: bool | None, total: int | None, label: str, unit: str = "rec") -> None:
+    def __init__(
+        self,
+        enabled: bool | None,
+        total: int | None,
+        label: str,
+        unit: str = "rec",
+        *,
+        status: Callable[[], str] | None = None,
+    ) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.total = total
         self.label = label
         self.unit = unit
+        self.status = status
         self._bar: Any = None
 
     def __enter__(self) -> Callable[[int], None]:
@@ -40,25 +51,27 @@ class progress:  # noqa: N801 - reads like a function at the call site: `with pr
             TimeRemainingColumn,
         )
 
-        self._bar = Progress(
-            TextColumn("{task.description}"),
+        self._bar = bar = Progress(
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[note]}", markup=False),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
             console=Console(stderr=True),
         )
-        self._bar.start()
-        task = self._bar.add_task(self.label, total=self.total, rate="")
+        bar.start()
+        status = self.status
+        task = bar.add_task(self.label, total=self.total, note=status() if status is not None else "")
 
         def advance(n: int) -> None:
-            self._bar.advance(task, n)
-            speed = self._bar.tasks[0].speed
-            if speed:
-                self._bar.update(task, rate=f"{speed:,.0f} {self.unit}/s")
+            bar.advance(task, n)
+            if status is not None:
+                bar.update(task, note=status())
+            elif speed := bar.tasks[0].speed:
+                bar.update(task, note=f"{speed:,.0f} {self.unit}/s")
 
         return advance
 

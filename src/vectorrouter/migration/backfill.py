@@ -11,11 +11,10 @@ parity gate shut until they succeed.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from vectorrouter.migration.cost import CostModel, LayerCostModel
 from vectorrouter.migration.parity import ParityResult, check_parity
 from vectorrouter.migration.state import Checkpoint, MigrationState, StateStore
 from vectorrouter.policies.retry import Retry
+from vectorrouter.progress import progress as show_progress
 from vectorrouter.types import Namespace, Record
 
 if TYPE_CHECKING:
@@ -55,54 +55,9 @@ class BackfillReport:
     reason: str = ""
 
 
-class _Bar:
-    """The backfill's progress bar: records done of the total, rate, ETA, and money spent against the estimate.
-
-    Shown when ``enabled`` is True, or when it is None and stderr is a terminal (``migrate start``).
-    """
-
-    def __init__(self, enabled: bool | None, total: int, label: str, checkpoint: Checkpoint) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.total, self.label, self.cp = total, label, checkpoint
-        self._bar: Any = None
-
-    def _spend(self) -> str:
-        return f"spent ${self.cp.spent:.4f} of est. ${self.cp.estimated_cost:.4f}"
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.enabled or self.total == 0:
-            return lambda n: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[spend]}"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self._bar.start()
-        task = self._bar.add_task(self.label, total=self.total, spend=self._spend())
-
-        def advance(n: int) -> None:
-            self._bar.update(task, advance=n, spend=self._spend())
-
-        return advance
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+def _spend(cp: Checkpoint) -> str:
+    """The backfill bar's status column: money spent against the estimate."""
+    return f"spent ${cp.spent:.4f} of est. ${cp.estimated_cost:.4f}"
 
 
 def versions_of(state: MigrationState) -> tuple[Namespace, Namespace]:
@@ -200,7 +155,9 @@ class Backfill:
         st.note("backfill", f"run {cp.runs}: {total} source records, estimate ${cp.estimated_cost:.4f}")
         self._save()
         batches = 0
-        with _Bar(self.progress, total, f"backfill {self.target_ns}", cp) as advance:
+        with show_progress(
+            self.progress, total, f"backfill {self.target_ns}", status=lambda: _spend(cp)
+        ) as advance:
             for batch in self.source_backend.scroll(str(self.source_ns), batch_size=self.batch_size):
                 if max_batches is not None and batches >= max_batches:
                     return self._pause("stopped after max_batches", started)
