@@ -6,6 +6,7 @@ passage that carries its file and section as metadata.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -72,29 +73,46 @@ def chunk_markdown(text: str, *, source: str, max_chars: int = 1200) -> list[Rec
     return out
 
 
+def _read_text(path: Path) -> str:
+    """A file's text (UTF-8, a leading byte-order mark dropped, line ends as ``\\n``), or an error naming the
+    file and the line."""
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidRecord(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); nothing was "
+            "loaded. Fix: convert the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or leave it out"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as open() in text mode reads line ends
+
+
 def _jsonl(path: Path) -> Iterator[Record]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidRecord(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise InvalidRecord(f"{path}:{lineno}: each line must be a JSON object")
-            rid = obj.get("id", obj.get("_id"))
-            if rid is None:
-                raise InvalidRecord(f"{path}:{lineno}: missing 'id' (or BEIR '_id')")
-            title = obj.get("title") or ""
-            text = obj.get("text", "")
-            md = dict(obj.get("metadata") or {})
-            if title:
-                md.setdefault("title", title)
-            try:
-                yield Record(id=str(rid), text=f"{title}\n{text}" if title else text, metadata=md)
-            except InvalidRecord as exc:
-                raise InvalidRecord(f"{path}:{lineno}: {exc}") from None
+    # split on "\n" only: JSON text may hold U+2028 and friends, which splitlines() would break at
+    for lineno, line in enumerate(_read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidRecord(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(obj, dict):
+            raise InvalidRecord(f"{path}:{lineno}: each line must be a JSON object")
+        rid = obj.get("id", obj.get("_id"))
+        if rid is None:
+            raise InvalidRecord(f"{path}:{lineno}: missing 'id' (or BEIR '_id')")
+        title = obj.get("title") or ""
+        text = obj.get("text", "")
+        md = dict(obj.get("metadata") or {})
+        if title:
+            md.setdefault("title", title)
+        try:
+            yield Record(id=str(rid), text=f"{title}\n{text}" if title else text, metadata=md)
+        except InvalidRecord as exc:
+            raise InvalidRecord(f"{path}:{lineno}: {exc}") from None
 
 
 def load_path(path: str | Path, *, max_chars: int = 1200) -> list[Record]:
@@ -119,7 +137,5 @@ def _load_file(f: Path, root: Path, max_chars: int) -> list[Record]:
     if f.suffix == ".jsonl":
         return list(_jsonl(f))
     if f.suffix in TEXT_SUFFIXES:
-        return chunk_markdown(
-            f.read_text(encoding="utf-8"), source=f.relative_to(root).as_posix(), max_chars=max_chars
-        )
+        return chunk_markdown(_read_text(f), source=f.relative_to(root).as_posix(), max_chars=max_chars)
     raise InvalidRecord(f"{f}: unsupported file type {f.suffix!r}; use .jsonl, .md or .txt")

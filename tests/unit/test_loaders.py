@@ -67,3 +67,47 @@ def test_missing_or_empty_paths_are_clear_errors(tmp_path: Path) -> None:
         load_path(tmp_path / "nope")
     with pytest.raises(InvalidRecord, match="holds no .jsonl"):
         load_path(tmp_path)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line_and_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# fine\n\nplain text\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes("first line\ncaf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(InvalidRecord) as caught:
+        load_path(tmp_path)
+    message = str(caught.value)
+    assert f"{tmp_path / 'b.txt'}:2: not UTF-8 text (byte 0xe9" in message
+    assert "Fix: convert the file to UTF-8" in message
+
+
+def test_a_jsonl_line_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    f = tmp_path / "c.jsonl"
+    good = json.dumps({"id": "1", "text": "ok"}).encode()
+    f.write_bytes(good + b"\n" + good.replace(b"ok", b"\xff") + b"\n")
+    with pytest.raises(InvalidRecord, match=r"c\.jsonl:2: not UTF-8 text \(byte 0xff"):
+        load_path(f)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_bytes(b"\xef\xbb\xbfhello there")
+    (tmp_path / "c.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "x", "text": "hi"}).encode())
+    by_id = {r.id: r for r in load_path(tmp_path)}
+    assert by_id["notes.txt#top"].text == "hello there"
+    assert by_id["x"].text == "hi"
+
+
+def test_json_text_holding_a_line_separator_stays_one_record(tmp_path: Path) -> None:
+    f = tmp_path / "c.jsonl"
+    # json.dumps with ensure_ascii=False leaves U+2028 unescaped: valid JSON that splitlines() would cut
+    f.write_text(json.dumps({"id": "1", "text": "a\u2028b"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    [record] = load_path(f)
+    assert record.text == "a\u2028b"
+
+
+def test_windows_and_old_mac_line_ends_read_as_lines(tmp_path: Path) -> None:
+    line = json.dumps({"id": "{}", "text": "t"})
+    (tmp_path / "c.jsonl").write_bytes(
+        (line.replace("{}", "1") + "\r\n" + line.replace("{}", "2") + "\r" + line.replace("{}", "3")).encode()
+    )
+    (tmp_path / "d.md").write_bytes(b"# One\r\nfirst\r\n# Two\rsecond\r")
+    by_id = {r.id: r.text for r in load_path(tmp_path)}
+    assert by_id == {"1": "t", "2": "t", "3": "t", "d.md#one": "One\n\nfirst", "d.md#two": "Two\n\nsecond"}
