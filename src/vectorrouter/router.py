@@ -495,6 +495,16 @@ class Router:
     ) -> SearchMode:
         if query is None and vector is None:
             raise InvalidRecord("search needs query text, a vector, or both")
+        if query is not None and (not isinstance(query, str) or not query.strip()):
+            if not isinstance(query, str):
+                raise InvalidRecord(
+                    f"query must be text (str), got {type(query).__name__}; pass an embedding as vector="
+                )
+            if vector is None:
+                raise InvalidRecord(
+                    f"query text is blank ({query!r}): there is nothing to embed or match; pass words, or a vector"
+                )
+            query = None  # the caller's vector is the whole query
         has_keyword = self.ladder.has_keyword_steps(ns)
         if mode is None:
             return "hybrid" if query and has_keyword else "dense"

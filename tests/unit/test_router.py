@@ -276,3 +276,25 @@ def test_scroll_lists_matching_records_in_batches_with_caller_ids(router: Router
     with_vectors = [r for b in router.scroll("acme:docs", with_vectors=True) for r in b]
     assert len(with_vectors) == 3
     assert all(r.vector is not None and len(r.vector) == 256 for r in with_vectors)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_a_blank_query_is_refused_rather_than_embedded(router: Router, blank: str) -> None:
+    router.ingest("acme:docs", ["red apples", "green pears"])
+    with pytest.raises(InvalidRecord, match="query text is blank .*pass words, or a vector"):
+        router.search("acme:docs", blank)
+    with pytest.raises(InvalidRecord, match="needs query text"):
+        router.search("acme:docs", blank, vector=[0.1] * 256, mode="keyword")
+    # with a vector, the blank text is ignored and the search is a dense one
+    vector = router.embeddings.embed("hash-256", ["red apples"], "query")[0].tolist()
+    found = router.search("acme:docs", blank, vector=vector)
+    assert found.mode == "dense"
+    assert found.hits[0].text == "red apples"
+
+
+def test_a_query_that_is_not_text_names_the_fix(router: Router) -> None:
+    router.ingest("acme:docs", ["red apples"])
+    with pytest.raises(
+        InvalidRecord, match="query must be text \\(str\\), got list; pass an embedding as vector="
+    ):
+        router.search("acme:docs", [0.1] * 256)  # type: ignore[arg-type]
