@@ -103,6 +103,10 @@ def test_bad_corpus_lines_name_file_and_line(tmp_path: Path) -> None:
 
 
 def test_missing_files_are_dataset_errors(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"nope is not a folder .*Fix: point at a BEIR folder"):
+        load_beir(tmp_path / "nope")
+    with pytest.raises(DatasetError, match=r"corpus\.jsonl is not a folder"):
+        load_beir(write_beir(tmp_path / "c") / "corpus.jsonl")
     with pytest.raises(DatasetError, match=r"qrels/test\.tsv does not exist"):
         load_beir(tmp_path)
     with pytest.raises(DatasetError, match=r"qrels/dev\.tsv"):

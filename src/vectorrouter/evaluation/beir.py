@@ -139,6 +139,11 @@ def load_beir(path: str | Path, *, split: str = "test", name: str | None = None)
     """Read a BEIR folder. Every qrels query must exist in ``queries.jsonl`` and every judged document in
     ``corpus.jsonl``, or :class:`DatasetError` names the first one missing."""
     root = Path(path)
+    if not root.is_dir():
+        raise DatasetError(
+            f"{root} is not a folder",
+            fix="point at a BEIR folder holding corpus.jsonl, queries.jsonl and qrels/<split>.tsv",
+        )
     qrels = _load_qrels(root / "qrels" / f"{split}.tsv")
     corpus = _load_corpus(root / "corpus.jsonl")
     queries = _load_queries(root / "queries.jsonl", set(qrels))
