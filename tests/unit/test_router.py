@@ -298,3 +298,16 @@ def test_a_query_that_is_not_text_names_the_fix(router: Router) -> None:
         InvalidRecord, match="query must be text \\(str\\), got list; pass an embedding as vector="
     ):
         router.search("acme:docs", [0.1] * 256)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "bare", ["red apples", Record(id="r", text="red apples"), {"id": "r", "text": "red"}]
+)
+def test_one_item_passed_bare_is_refused_not_split_into_characters(router: Router, bare: object) -> None:
+    with pytest.raises(
+        InvalidRecord, match=r"items must be a list .* not one \w+; wrap it in a list: \[item\]"
+    ):
+        router.ingest("acme:docs", bare)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecord, match="wrap it in a list"):
+        asyncio.run(router.aingest("acme:docs", bare))  # type: ignore[arg-type]
+    assert not router.catalog.exists("acme:docs:hash-256"), "nothing was written"
