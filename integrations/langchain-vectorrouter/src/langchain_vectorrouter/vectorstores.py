@@ -196,6 +196,8 @@ class VectorRouterStore(VectorStore):
         metadatas: Sequence[Mapping[str, Any] | None] | None,
         ids: Sequence[str | None] | None,
     ) -> Plan[list[str]]:
+        if isinstance(texts, str):
+            raise InvalidRecord("texts must be a list of strings, not one string; wrap it in a list: [text]")
         texts = list(texts)
         if metadatas is not None and len(metadatas) != len(texts):
             raise InvalidRecord(f"got {len(metadatas)} metadatas for {len(texts)} texts; pass one per text")

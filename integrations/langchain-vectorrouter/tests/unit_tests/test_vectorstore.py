@@ -147,6 +147,9 @@ def test_ids_must_be_a_list_and_match_the_texts(router: Router) -> None:
         store.add_texts(["one"], ids=["1", "2"])
     with pytest.raises(InvalidRecord, match="one string"):
         store.delete("1")  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecord, match=r"not one string; wrap it in a list: \[text\]"):
+        store.add_texts("one text")
+    assert router.catalog.active_version("ids:check") is None, "nothing was written"
 
 
 def test_get_by_ids_keeps_the_asked_order_and_skips_unknown_ids(router: Router) -> None:
