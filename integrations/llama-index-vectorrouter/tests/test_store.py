@@ -194,6 +194,17 @@ def test_bad_constructor_arguments_name_the_field(router: Router) -> None:
         VectorRouterVectorStore(router=router, namespace="a:b", mode="fuzzy")  # type: ignore[arg-type]
 
 
+def test_add_refuses_a_bare_node_and_anything_that_is_not_a_node(router: Router) -> None:
+    s = VectorRouterVectorStore(router=router, namespace="li:bare")
+    with pytest.raises(InvalidRecord, match=r"not one TextNode; wrap it in a list: \[node\]"):
+        s.add(TextNode(id_="n1", text="hello"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecord, match=r"nodes\[1\] is a str, not a LlamaIndex node"):
+        s.add([TextNode(id_="n1", text="hello"), "hello"])  # type: ignore[list-item]
+    with pytest.raises(InvalidRecord, match="wrap it in a list"):
+        asyncio.run(s.async_add(TextNode(id_="n1", text="hello")))  # type: ignore[arg-type]
+    assert router.catalog.active_version("li:bare") is None, "nothing was written"
+
+
 def test_count_follows_writes_and_deletes(store: VectorRouterVectorStore) -> None:
     assert store.count() == 4
     assert store.count(MetadataFilters(filters=[MetadataFilter(key="topic", value="ice")])) == 3

@@ -153,6 +153,13 @@ class VectorRouterVectorStore(BasePydanticVectorStore):
     # -- writes -----------------------------------------------------------------------------------
     def _add_plan(self, nodes: Sequence[BaseNode], kwargs: dict[str, Any]) -> Plan[list[str]]:
         _unknown(kwargs, "add")
+        if isinstance(nodes, BaseNode):
+            raise InvalidRecord(
+                f"nodes must be a list of nodes, not one {type(nodes).__name__}; wrap it in a list: [node]"
+            )
+        for i, n in enumerate(nodes):
+            if not isinstance(n, BaseNode):
+                raise InvalidRecord(f"nodes[{i}] is a {type(n).__name__}, not a LlamaIndex node (BaseNode)")
         records = [to_record(n) for n in nodes]  # everything validates before the first write
         if records:
             yield Ingest(self.namespace, records)
