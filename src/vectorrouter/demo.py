@@ -12,8 +12,10 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from vectorrouter.cli.common import plain
 from vectorrouter.cli.render import namespaces_table, result_table, snippet
 from vectorrouter.embeddings import DEFAULT_MODEL, ModelSpec
 from vectorrouter.loaders import load_path
@@ -45,14 +47,15 @@ def run_demo(
 
     Returns timings in seconds (``load``, ``ingest``, ``search``, ``total``) for tests and benchmarks.
     """
-    out = console or Console()
+    out = console or Console(emoji=False)  # namespaces like acme:notes:v1 hold emoji codes
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vectorrouter-demo-") as tmp:
         root = path or Path(tmp)
         out.rule("[bold]vectorrouter demo")
         out.print(
-            f"Embedded default under [cyan]{root}[/cyan]: Qdrant Edge (vectors) + tantivy (BM25) + "
-            f"{model.model or model.provider} ({model.dimensions}-d). No server, no API key, no network.\n"
+            f"Embedded default under [cyan]{escape(str(root))}[/cyan]: Qdrant Edge (vectors) + tantivy (BM25) + "
+            f"{escape(model.model or model.provider)} ({model.dimensions}-d). No server, no API key, no network.\n",
+            emoji=False,  # a caller's console may have emoji codes on
         )
         corpus = demo_corpus()
         with Router.embedded(root, model=model) as router:
@@ -65,7 +68,8 @@ def run_demo(
             for logical, records in corpus.items():
                 report = router.ingest(logical, records, progress=out.is_terminal)
                 out.print(
-                    f"  {report.written:4d} chunks → [bold]{report.namespace}[/bold] ({report.seconds:.1f}s)"
+                    f"  {report.written:4d} chunks → [bold]{escape(report.namespace)}[/bold] ({report.seconds:.1f}s)",
+                    emoji=False,
                 )
             ingested = time.perf_counter() - t0
 
@@ -90,16 +94,18 @@ def run_demo(
 
 
 def _mode_comparison(router: Router, logical: str, query: str) -> Table:
-    table = Table(title=f"dense vs keyword vs hybrid for {query!r}")
+    table = Table(title=plain(f"dense vs keyword vs hybrid for {query!r}", "table.title"))
     table.add_column("rank", justify="right")
     results = {mode: router.search(logical, query, k=3, mode=mode) for mode in ("dense", "keyword", "hybrid")}
     for mode, res in results.items():
-        table.add_column(f"{mode} (answered by {res.served_by})")
+        table.add_column(plain(f"{mode} (answered by {res.served_by})"))
     for rank in range(3):
         cells = []
         for res in results.values():
             cells.append(
-                f"{res.hits[rank].id}\n{snippet(res.hits[rank].text, 60)}" if rank < len(res.hits) else ""
+                plain(f"{res.hits[rank].id}\n{snippet(res.hits[rank].text, 60)}")
+                if rank < len(res.hits)
+                else ""
             )
         table.add_row(str(rank + 1), *cells)
     return table
@@ -107,11 +113,11 @@ def _mode_comparison(router: Router, logical: str, query: str) -> Table:
 
 def _isolation(router: Router) -> Table:
     query = "degradation ladder circuit breaker"
-    table = Table(title=f"tenant isolation: {query!r}")
+    table = Table(title=plain(f"tenant isolation: {query!r}", "table.title"))
     table.add_column("tenant namespace")
     table.add_column("hits")
     table.add_column("top hit")
     for logical in ("acme:handbook", "globex:support"):
         res = router.search(logical, query, k=3, mode="keyword")
-        table.add_row(logical, str(len(res.hits)), res.hits[0].id if res.hits else "—")
+        table.add_row(plain(logical), str(len(res.hits)), plain(res.hits[0].id) if res.hits else "—")
     return table

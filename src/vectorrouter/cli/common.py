@@ -1,4 +1,10 @@
-"""What several commands share: opening the router from ``--config`` or the embedded default."""
+"""What several commands share: opening the router from ``--config`` or the embedded default, and printing.
+
+User data (namespaces such as ``acme:notes:v1``, record ids, snippets, paths, error reasons) is shown as
+written: a table cell or title holding data is :func:`plain` text, a line with intentional markup passes its
+data through :func:`rich.markup.escape`, and a line of data only is printed with ``markup=False``. The
+console has emoji codes off, or ``acme:notes:v1`` would print as ``acme🎶v1``.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,23 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from vectorrouter.router import Router
 
-__all__ = ["add_router_args", "console", "open_router"]
+__all__ = ["add_router_args", "console", "open_router", "plain"]
 
 # Off a terminal (pipes, logs, CI) rich would fold tables to 80 columns; a wider fixed width stays readable.
-console = Console(width=None if sys.stdout.isatty() else 160)
+console = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+
+
+def plain(value: object, style: str = "") -> Text:
+    """``value`` as rich shows it literally: never parsed as markup (``[/b]``) or emoji codes (``:notes:``).
+
+    For table cells, headers and titles that hold data; a title passes ``style="table.title"`` (or
+    ``"table.caption"``) to keep the look rich gives a title string.
+    """
+    return Text(str(value), style=style)
 
 
 def add_router_args(parser: argparse.ArgumentParser) -> None:

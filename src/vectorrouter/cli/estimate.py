@@ -8,7 +8,7 @@ import sys
 
 from rich.table import Table
 
-from vectorrouter.cli.common import add_router_args, console, open_router
+from vectorrouter.cli.common import add_router_args, console, open_router, plain
 from vectorrouter.embeddings.estimate import estimate_reembedding
 
 
@@ -33,20 +33,22 @@ def run(args: argparse.Namespace) -> int:
         json.dump(est.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    table = Table(title=f"re-embed {est.namespace} with {est.to_version}", show_header=False)
+    table = Table(
+        title=plain(f"re-embed {est.namespace} with {est.to_version}", "table.title"), show_header=False
+    )
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("records", f"{est.records:,}")
     if est.without_text:
         table.add_row("records without text (cannot be re-embedded)", f"{est.without_text:,}")
     table.add_row("distinct texts", f"{est.unique_texts:,}")
-    table.add_row(f"already cached for {est.to_version} (free)", f"{est.cached:,}")
+    table.add_row(plain(f"already cached for {est.to_version} (free)"), f"{est.cached:,}")
     table.add_row("texts to embed", f"{est.to_embed:,}")
     table.add_row("estimated tokens", f"{est.tokens:,}")
     table.add_row("provider calls", f"{est.provider_calls:,}")
-    table.add_row(f"price per million tokens ({est.to_version})", f"{est.price_per_million:g}")
+    table.add_row(plain(f"price per million tokens ({est.to_version})"), f"{est.price_per_million:g}")
     table.add_row("estimated cost", f"{est.cost:,.4f}")
-    table.add_row(f"same tokens at {est.from_version}'s price", f"{est.current_cost:,.4f}")
+    table.add_row(plain(f"same tokens at {est.from_version}'s price"), f"{est.current_cost:,.4f}")
     if est.minutes_at_quota is not None:
         table.add_row("time at the quota", f"{est.minutes_at_quota:,.1f} min")
     console.print(table)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+
 from vectorrouter.cli.common import add_router_args, console, open_router
 from vectorrouter.errors import NamespaceNotFound
 from vectorrouter.evaluation import evaluate, format_report, load_beir, report_json
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 ingest = True
         if not ingest:
             console.print(
-                f"[dim]{target} already holds the {len(dataset.corpus)} documents; scoring only[/dim]"
+                f"[dim]{escape(target)} already holds the {len(dataset.corpus)} documents; scoring only[/dim]"
             )
         report = evaluate(
             router,
@@ -73,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json == "-":
         print(report_json(report))
         return 0
-    console.print(format_report(report), highlight=False)
+    console.print(format_report(report), highlight=False, markup=False)
     if args.json:
         Path(args.json).write_text(report_json(report) + "\n")
-        console.print(f"wrote {args.json}")
+        console.print(f"wrote {args.json}", markup=False)
     return 0

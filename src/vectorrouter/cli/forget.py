@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        console.print(f"erasure job {report.job_id} for subject {report.subject}", highlight=False)
+        console.print(
+            f"erasure job {report.job_id} for subject {report.subject}", highlight=False, markup=False
+        )
         console.print(report.summary(), highlight=False, markup=False)
     return 0 if report.ok else 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+
 from vectorrouter.cli.common import add_router_args, console, open_router
 from vectorrouter.loaders import load_path
 
@@ -31,14 +33,15 @@ def run(args: argparse.Namespace) -> int:
         if args.enqueue:
             events = router.enqueue(args.namespace, records, batch_size=args.batch_size)
             console.print(
-                f"queued {len(records)} records in {len(events)} events on the {router.queue.name} queue"
+                f"queued {len(records)} records in {len(events)} events on the {router.queue.name} queue",
+                markup=False,
             )
             return 0
         report = router.ingest(
             args.namespace, records, batch_size=args.batch_size, progress=False if args.no_progress else None
         )
     console.print(
-        f"ingested [bold]{report.written}[/bold] records into [bold]{report.namespace}[/bold] "
+        f"ingested [bold]{report.written}[/bold] records into [bold]{escape(report.namespace)}[/bold] "
         f"in {report.batches} batches ({report.seconds:.1f}s)"
     )
     return 0

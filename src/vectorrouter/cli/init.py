@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+
 from vectorrouter.cli.common import console
 from vectorrouter.config import CONFIG_TEMPLATE, parse_config
 from vectorrouter.errors import ConfigurationError
@@ -25,7 +27,6 @@ def run(args: argparse.Namespace) -> int:
 
     parse_config(tomllib.loads(CONFIG_TEMPLATE), source="the template")  # the template must always validate
     target.write_text(CONFIG_TEMPLATE)
-    console.print(
-        f"wrote {target}; edit it, then run [bold]vectorrouter ingest PATH --config {target}[/bold]"
-    )
+    shown = escape(str(target))
+    console.print(f"wrote {shown}; edit it, then run [bold]vectorrouter ingest PATH --config {shown}[/bold]")
     return 0

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from vectorrouter.cli.common import add_router_args, console, open_router
+from vectorrouter.cli.common import add_router_args, console, open_router, plain
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.migration import (
     FileStateStore,
@@ -166,7 +167,10 @@ def _plan(m: Migration, args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    table = Table(title=f"migration plan: {plan.logical} {plan.source} → {plan.target}", show_header=False)
+    table = Table(
+        title=plain(f"migration plan: {plan.logical} {plan.source} → {plan.target}", "table.title"),
+        show_header=False,
+    )
     table.add_row("documents", f"{plan.documents:,}")
     table.add_row("tokens (estimated)", f"{plan.tokens:,}")
     price = (
@@ -179,12 +183,15 @@ def _plan(m: Migration, args: argparse.Namespace) -> int:
     )
     table.add_row("time at quota", _duration(plan.seconds_at_quota))
     table.add_row(
-        "index", f"{plan.source_index.name} → {plan.target_index.name} ({plan.target_index.dimension} dims)"
+        "index",
+        plain(f"{plan.source_index.name} → {plan.target_index.name} ({plan.target_index.dimension} dims)"),
     )
     table.add_row(
         "rollout",
-        " → ".join(f"{s:g}%" for s in plan.schedule.steps)
-        + f" of the {plan.schedule.arm} arm, {plan.schedule.min_dwell_seconds:g}s per step",
+        plain(
+            " → ".join(f"{s:g}%" for s in plan.schedule.steps)
+            + f" of the {plan.schedule.arm} arm, {plan.schedule.min_dwell_seconds:g}s per step"
+        ),
     )
     console.print(table)
     return 0
@@ -202,15 +209,16 @@ def _start(m: Migration, args: argparse.Namespace) -> int:
     console.print(
         f"backfill {report.status}: {report.processed} read, {report.embedded} embedded in total, "
         f"{report.skipped} already done, {report.failed} failed; spent ${report.spent:.4f} "
-        f"of an estimated ${report.estimated_cost:.4f}"
+        f"of an estimated ${report.estimated_cost:.4f}",
+        markup=False,
     )
     if report.status == "paused":
         console.print(
-            f"[yellow]paused[/yellow]: {report.reason}. Raise --budget and run start again to resume."
+            f"[yellow]paused[/yellow]: {escape(report.reason)}. Raise --budget and run start again to resume."
         )
         return 3
     assert report.parity is not None
-    console.print(report.parity.summary())
+    console.print(report.parity.summary(), markup=False)
     return 0 if report.parity.passed else 4
 
 
@@ -238,14 +246,16 @@ def _status(m: Migration, args: argparse.Namespace) -> int:
 
 def print_status(m: Migration, out: Console | None = None, *, info: dict[str, Any] | None = None) -> None:
     """The ``migrate status`` report: phase, rollout split, parity, backfill and spend, quality by arm, nDCG."""
-    out = out or console
+    out = out or console  # a caller's console may have emoji codes on: data is printed with emoji=False
     info = info or m.status()
     st = info["state"]
     cp, split = st.checkpoint, info["split"]
-    table = Table(title=f"migration of {st.logical}: {st.source} → {st.target}", show_header=False)
+    table = Table(
+        title=plain(f"migration of {st.logical}: {st.source} → {st.target}", "table.title"), show_header=False
+    )
     table.add_row(
         "phase",
-        st.phase
+        escape(st.phase)
         + ("  [red]ROLLED BACK: every search serves the old version[/red]" if info["rolled_back"] else ""),
     )
     step = (
@@ -259,7 +269,7 @@ def print_status(m: Migration, out: Console | None = None, *, info: dict[str, An
     verdict = "not checked" if not st.parity else ("passed" if st.parity.get("passed") else "FAILED")
     if st.parity and st.parity.get("reason"):
         verdict += f": {st.parity['reason']}"
-    table.add_row("parity", verdict)
+    table.add_row("parity", plain(verdict))
     if st.parity:
         p = st.parity
         table.add_row(
@@ -269,9 +279,11 @@ def print_status(m: Migration, out: Console | None = None, *, info: dict[str, An
         )
     table.add_row(
         "backfill",
-        f"{cp.processed}/{cp.total} read this run, {cp.embedded} embedded, {len(cp.failed_ids)} failed, "
-        f"{info['dual_write_failures']} lost dual writes"
-        + (f"; paused: {cp.paused_reason}" if cp.paused_reason else ""),
+        plain(
+            f"{cp.processed}/{cp.total} read this run, {cp.embedded} embedded, {len(cp.failed_ids)} failed, "
+            f"{info['dual_write_failures']} lost dual writes"
+            + (f"; paused: {cp.paused_reason}" if cp.paused_reason else "")
+        ),
     )
     budget = f" (cap ${st.budget:.4f})" if st.budget is not None else ""
     table.add_row(
@@ -294,7 +306,7 @@ def print_status(m: Migration, out: Console | None = None, *, info: dict[str, An
             q.add_column(col, justify="left" if col == "arm" else "right")
         for arm, d in info["quality"].items():
             q.add_row(
-                arm,
+                plain(arm),
                 str(d["searches"]),
                 _fmt(d["p50_ms"], "{:.2f}"),
                 _fmt(d["p95_ms"], "{:.2f}"),
@@ -308,11 +320,13 @@ def print_status(m: Migration, out: Console | None = None, *, info: dict[str, An
     ndcg = st.quality.get("ndcg")
     if ndcg:
         scores = ", ".join(f"{arm} {v:.4f}" for arm, v in ndcg["by_arm"].items())
-        out.print(f"nDCG@{ndcg['k']} on {ndcg['queries']} labelled queries: {scores}")
+        out.print(
+            f"nDCG@{ndcg['k']} on {ndcg['queries']} labelled queries: {scores}", markup=False, emoji=False
+        )
     if st.history:
         last = st.history[-1]
         when = dt.datetime.fromtimestamp(last["at"]).isoformat(timespec="seconds")
-        out.print(f"last event: {when} {last['action']} {last['detail']}")
+        out.print(f"last event: {when} {last['action']} {last['detail']}", markup=False, emoji=False)
 
 
 def _advance(m: Migration, args: argparse.Namespace) -> int:
@@ -320,27 +334,30 @@ def _advance(m: Migration, args: argparse.Namespace) -> int:
         gate = QualityGate(min_searches=args.min_searches, min_overlap=args.min_overlap)
         advanced, reasons = m.auto_advance(gate)
         if not advanced:
-            console.print(f"{m.logical}: not advanced: " + "; ".join(reasons))
+            console.print(f"{m.logical}: not advanced: " + "; ".join(reasons), markup=False)
             return 5
     else:
         m.advance(force=args.force)
     st = m.state()
-    console.print(f"{st.logical}: {st.schedule.arm} arm now at {st.schedule.steps[st.step]:g}%")
+    console.print(f"{st.logical}: {st.schedule.arm} arm now at {st.schedule.steps[st.step]:g}%", markup=False)
     return 0
 
 
 def _rollback(m: Migration, args: argparse.Namespace) -> int:
     m.rollback(on=not args.lift)
     if args.lift:
-        console.print(f"{m.logical}: rollback lifted; the rollout split applies again")
+        console.print(f"{m.logical}: rollback lifted; the rollout split applies again", markup=False)
     else:
-        console.print(f"{m.logical}: ROLLED BACK; every process serves the old version from its next search")
+        console.print(
+            f"{m.logical}: ROLLED BACK; every process serves the old version from its next search",
+            markup=False,
+        )
     return 0
 
 
 def _finish(m: Migration, args: argparse.Namespace) -> int:
     st = m.finish(drop_old=args.drop_old)
-    console.print(f"{st.logical}: finished; active version is {st.target}")
+    console.print(f"{st.logical}: finished; active version is {st.target}", markup=False)
     return 0
 
 
@@ -363,10 +380,11 @@ def _adapter(router: Router, args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    console.print(fit.summary())
+    console.print(fit.summary(), markup=False)
     console.print(
         f"wrote {path}: serve it with `vectorrouter migrate start {args.namespace} --to {args.target} "
-        f"--arm adapter --adapter {path}`"
+        f"--arm adapter --adapter {path}`",
+        markup=False,
     )
     return 0
 

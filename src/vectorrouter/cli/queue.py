@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from rich.markup import escape
 from rich.table import Table
 
-from vectorrouter.cli.common import add_router_args, console, open_router
+from vectorrouter.cli.common import add_router_args, console, open_router, plain
 from vectorrouter.ingest import IngestWorker
 
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "status":
             dead = queue.dead_letters()
             console.print(
-                f"queue [bold]{queue.name}[/bold]: {queue.pending()} pending, {len(dead)} dead letters"
+                f"queue [bold]{escape(queue.name)}[/bold]: {queue.pending()} pending, {len(dead)} dead letters"
             )
         elif args.action == "dead":
             table = Table(title="dead letters")
@@ -46,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
             for e in queue.dead_letters():
                 when = dt.datetime.fromtimestamp(e.enqueued_at).isoformat(timespec="seconds")
                 table.add_row(
-                    e.event_id, e.namespace, str(len(e.record_ids)), str(e.attempts), when, e.last_error
+                    plain(e.event_id),
+                    plain(e.namespace),
+                    str(len(e.record_ids)),
+                    str(e.attempts),
+                    when,
+                    plain(e.last_error),
                 )
             console.print(table)
         elif args.action == "replay":

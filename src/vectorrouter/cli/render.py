@@ -1,9 +1,13 @@
-"""Tables for search results and namespaces, shared by the CLI commands and the demo."""
+"""Tables for search results and namespaces, shared by the CLI commands and the demo.
+
+Every id, snippet, namespace and title is :func:`~vectorrouter.cli.common.plain` text: shown as written.
+"""
 
 from __future__ import annotations
 
 from rich.table import Table
 
+from vectorrouter.cli.common import plain
 from vectorrouter.routing import NamespaceInfo
 from vectorrouter.types import SearchResult
 
@@ -16,18 +20,25 @@ def snippet(text: str, width: int = 90) -> str:
 
 
 def result_table(result: SearchResult, title: str = "") -> Table:
+    """The hits of ``result``; ``title`` (say the query and namespace) is shown as written, never as markup."""
     caption = (
         f"{result.mode} · {len(result.hits)} hits · answered by {result.served_by}"
         f"{' (degraded)' if result.degraded else ''} · {result.latency_ms:.1f} ms"
     )
-    table = Table(title=title or None, caption=caption, show_lines=False)
+    table = Table(
+        title=plain(title, "table.title") if title else None,
+        caption=plain(caption, "table.caption"),
+        show_lines=False,
+    )
     table.add_column("rank", justify="right")
     table.add_column("score", justify="right")
     table.add_column("id", overflow="fold", max_width=32)
     table.add_column("snippet")
     table.add_column("store")
     for rank, hit in enumerate(result.hits, start=1):
-        table.add_row(str(rank), f"{hit.score:.4f}", hit.id, snippet(hit.text), result.served_by)
+        table.add_row(
+            str(rank), f"{hit.score:.4f}", plain(hit.id), plain(snippet(hit.text)), plain(result.served_by)
+        )
     return table
 
 
@@ -38,11 +49,11 @@ def namespaces_table(infos: list[NamespaceInfo], counts: dict[str, int]) -> Tabl
     for info in infos:
         ns = info.namespace
         table.add_row(
-            str(ns),
-            ns.tenant,
-            ns.feature,
-            ns.model_version,
-            info.index_name,
+            plain(ns),
+            plain(ns.tenant),
+            plain(ns.feature),
+            plain(ns.model_version),
+            plain(info.index_name),
             str(info.dimensions),
             str(counts.get(str(ns), 0)),
             "yes" if info.active else "",

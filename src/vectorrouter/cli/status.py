@@ -13,7 +13,7 @@ import sys
 
 from rich.table import Table
 
-from vectorrouter.cli.common import add_router_args, console, open_router
+from vectorrouter.cli.common import add_router_args, console, open_router, plain
 from vectorrouter.ladder.stats import StepHealth
 
 
@@ -57,9 +57,9 @@ def health_table(rows: list[StepHealth]) -> Table:
         if h.held_for > 0:
             state += f" held {h.held_for:.1f}s"
         table.add_row(
-            h.name,
-            h.kind,
-            h.store,
+            plain(h.name),
+            plain(h.kind),
+            plain(h.store),
             state,
             str(h.calls),
             str(h.errors),
@@ -67,7 +67,7 @@ def health_table(rows: list[StepHealth]) -> Table:
             str(h.skipped),
             _ms(h.p50_ms),
             _ms(h.p99_ms),
-            h.last_error,
+            plain(h.last_error),
         )
     return table
 
