@@ -77,6 +77,17 @@ def text_id(text: str) -> str:
     return "t-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
+def _many(items: Iterable[RecordLike]) -> Iterable[RecordLike]:
+    """``items`` when it is a collection of them; one text, record or dict passed bare is an error (a bare
+    string would otherwise be ingested one character at a time)."""
+    if isinstance(items, str | bytes | Record | Mapping):
+        raise InvalidRecord(
+            f"items must be a list (or any iterable) of texts, records or dicts, not one {type(items).__name__}; "
+            "wrap it in a list: [item]"
+        )
+    return items
+
+
 def _to_record(item: RecordLike, position: int) -> Record:
     if isinstance(item, Record):
         return item
@@ -285,7 +296,7 @@ class Router:
         ns = self._namespace_for_write(namespace)
         spec = self.embeddings.spec(ns.model_version)
         by_id: dict[str, Record] = {}
-        for i, item in enumerate(items):
+        for i, item in enumerate(_many(items)):
             rec = _to_record(item, i)
             by_id[rec.id] = rec  # last write of an id wins, as it would across two calls
         records = run_hooks(self.hooks, list(by_id.values()), IngestContext(ns, spec))
@@ -682,7 +693,7 @@ class Router:
     async def aingest(
         self, namespace: str | Namespace, items: Iterable[RecordLike], **kw: Any
     ) -> IngestReport:
-        return await _in_thread(self.ingest, namespace, list(items), **kw)
+        return await _in_thread(self.ingest, namespace, list(_many(items)), **kw)
 
     async def asearch(self, namespace: str | Namespace, query: str | None = None, **kw: Any) -> SearchResult:
         return await _in_thread(self.search, namespace, query, **kw)
