@@ -614,6 +614,12 @@ class Router:
             )
         if isinstance(ids, str):
             raise InvalidRecord("ids must be a list of strings, not one string")
+        if isinstance(filter, Mapping) and not filter:
+            # a filter built at run time that came out empty must not empty the namespace by accident
+            raise InvalidRecord(
+                "delete with filter={} would remove every record of the namespace; refusing. Fix: pass a "
+                "non-empty filter, filter=And(()) to empty the namespace on purpose, or drop_namespace()"
+            )
         ns = self.catalog.resolve(namespace)
         flt = None if filter is None else self.id_codec.stored_filter(ns, Filter.from_dict(filter))
         n = self._delete_one(ns, ids, flt)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from vectorrouter import (
+    And,
     ConfigurationError,
     DimensionMismatch,
     EmbeddingService,
@@ -192,6 +193,16 @@ def test_delete_needs_ids_or_filter_but_not_both(router: Router) -> None:
     with pytest.raises(InvalidRecord, match="not one string"):
         router.delete("acme:docs", "apple")
     assert router.delete("acme:docs", ["apple", "nope"]) == 1
+
+
+def test_an_empty_filter_dict_does_not_empty_the_namespace(router: Router) -> None:
+    router.ingest("acme:docs", DOCS)
+    with pytest.raises(InvalidRecord, match=r"filter=\{\} would remove every record .*filter=And\(\(\)\)"):
+        router.delete("acme:docs", filter={})
+    assert router.count("acme:docs") == 3
+    # on purpose, the explicit match-all filter empties it and the namespace stays usable
+    assert router.delete("acme:docs", filter=And(())) == 3
+    assert router.count("acme:docs") == 0
 
 
 def test_drop_namespace_removes_records_and_the_catalog_entry(router: Router) -> None:
