@@ -560,6 +560,8 @@ class Router:
         self, namespace: str | Namespace, ids: Sequence[str], *, with_vectors: bool = False
     ) -> list[Record]:
         """Records by id, in the order asked; unknown ids are left out."""
+        if isinstance(ids, str):
+            raise InvalidRecord("ids must be a list of strings, not one string; wrap it in a list: [id]")
         ns = self.catalog.resolve(namespace)
         spec = self.embeddings.spec(ns.model_version)
         wanted = self.id_codec.to_stored(ns, list(ids))
@@ -613,7 +615,7 @@ class Router:
                 "delete takes ids or filter (exactly one); to remove a whole namespace use drop_namespace()"
             )
         if isinstance(ids, str):
-            raise InvalidRecord("ids must be a list of strings, not one string")
+            raise InvalidRecord("ids must be a list of strings, not one string; wrap it in a list: [id]")
         if isinstance(filter, Mapping) and not filter:
             # a filter built at run time that came out empty must not empty the namespace by accident
             raise InvalidRecord(

@@ -195,6 +195,13 @@ def test_delete_needs_ids_or_filter_but_not_both(router: Router) -> None:
     assert router.delete("acme:docs", ["apple", "nope"]) == 1
 
 
+def test_get_refuses_one_id_passed_as_a_string(router: Router) -> None:
+    router.ingest("acme:docs", [*DOCS, Record(id="a", text="the letter a")])
+    with pytest.raises(InvalidRecord, match=r"not one string; wrap it in a list: \[id\]"):
+        router.get("acme:docs", "apple")  # would look up "a", "p", "p", "l", "e"
+    assert [r.id for r in router.get("acme:docs", ["apple"])] == ["apple"]
+
+
 def test_an_empty_filter_dict_does_not_empty_the_namespace(router: Router) -> None:
     router.ingest("acme:docs", DOCS)
     with pytest.raises(InvalidRecord, match=r"filter=\{\} would remove every record .*filter=And\(\(\)\)"):
