@@ -25,11 +25,11 @@ and :meth:`Runner.acall_other`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vectorrouter.errors import DimensionMismatch, NamespaceNotFound
+from vectorrouter.errors import DimensionMismatch, InvalidRecord, NamespaceNotFound
 from vectorrouter.filters import Filter
 from vectorrouter.types import Namespace, Record, SearchMode, parse_logical
 
@@ -48,6 +48,7 @@ __all__ = [
     "Scroll",
     "Search",
     "check_width",
+    "id_list",
     "write_target",
 ]
 
@@ -122,6 +123,21 @@ def write_target(router: Router, namespace: str) -> Namespace:
         tenant, feature, version = parse_logical(namespace)
         default = router.namespace_models.get(f"{tenant}:{feature}") or router.default_model
         return Namespace(tenant, feature, version or default)
+
+
+def id_list(ids: Iterable[str], name: str = "ids") -> list[str]:
+    """``ids`` as a list. One id passed as a bare string is an error: iterating it would look up (or delete)
+    the ids made of its single characters.
+
+    >>> id_list(("a", "b"))
+    ['a', 'b']
+    >>> id_list("apple")
+    Traceback (most recent call last):
+    vectorrouter.errors.InvalidRecord: ids must be a list of strings, not one string; wrap it in a list: [id]
+    """
+    if isinstance(ids, str | bytes):
+        raise InvalidRecord(f"{name} must be a list of strings, not one string; wrap it in a list: [id]")
+    return list(ids)
 
 
 def check_width(router: Router, namespace: str, vector: Sequence[float]) -> None:

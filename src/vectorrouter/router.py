@@ -44,6 +44,7 @@ from vectorrouter.ladder import (
     StepPolicy,
     VectorStep,
 )
+from vectorrouter.plans import id_list
 from vectorrouter.progress import progress as show_progress
 from vectorrouter.routing import Catalog, NamespaceInfo, VectorFactory
 from vectorrouter.types import Namespace, Record, SearchMode, SearchResult, parse_logical
@@ -560,11 +561,10 @@ class Router:
         self, namespace: str | Namespace, ids: Sequence[str], *, with_vectors: bool = False
     ) -> list[Record]:
         """Records by id, in the order asked; unknown ids are left out."""
-        if isinstance(ids, str):
-            raise InvalidRecord("ids must be a list of strings, not one string; wrap it in a list: [id]")
+        asked = id_list(ids)
         ns = self.catalog.resolve(namespace)
         spec = self.embeddings.spec(ns.model_version)
-        wanted = self.id_codec.to_stored(ns, list(ids))
+        wanted = self.id_codec.to_stored(ns, asked)
         found = self.ladder.read(
             ns, lambda s: s.backend(spec).get(str(ns), wanted, with_vectors=with_vectors)
         )
@@ -614,8 +614,8 @@ class Router:
             raise InvalidRecord(
                 "delete takes ids or filter (exactly one); to remove a whole namespace use drop_namespace()"
             )
-        if isinstance(ids, str):
-            raise InvalidRecord("ids must be a list of strings, not one string; wrap it in a list: [id]")
+        if ids is not None:
+            ids = id_list(ids)
         if isinstance(filter, Mapping) and not filter:
             # a filter built at run time that came out empty must not empty the namespace by accident
             raise InvalidRecord(

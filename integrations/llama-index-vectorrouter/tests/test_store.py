@@ -205,6 +205,18 @@ def test_add_refuses_a_bare_node_and_anything_that_is_not_a_node(router: Router)
     assert router.catalog.active_version("li:bare") is None, "nothing was written"
 
 
+def test_one_node_id_passed_as_a_string_is_refused(router: Router) -> None:
+    s = VectorRouterVectorStore(router=router, namespace="li:ids")
+    s.add([TextNode(id_="apple", text="apple pie"), TextNode(id_="a", text="the letter a")])
+    with pytest.raises(InvalidRecord, match=r"node_ids must be a list of strings, not one string"):
+        s.get_nodes(node_ids="apple")  # type: ignore[arg-type]  # would look up "a", "p", "p", "l", "e"
+    with pytest.raises(InvalidRecord, match=r"node_ids must be a list of strings, not one string"):
+        s.delete_nodes(node_ids="apple")  # type: ignore[arg-type]  # would delete node "a"
+    with pytest.raises(InvalidRecord, match="wrap it in a list"):
+        asyncio.run(s.adelete_nodes(node_ids="apple"))  # type: ignore[arg-type]
+    assert sorted(n.node_id for n in s.get_nodes(node_ids=["apple", "a"])) == ["a", "apple"]
+
+
 def test_count_follows_writes_and_deletes(store: VectorRouterVectorStore) -> None:
     assert store.count() == 4
     assert store.count(MetadataFilters(filters=[MetadataFilter(key="topic", value="ice")])) == 3

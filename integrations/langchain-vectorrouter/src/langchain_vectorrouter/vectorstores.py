@@ -15,6 +15,7 @@ from langchain_core.vectorstores.utils import maximal_marginal_relevance
 from vectorrouter import Router
 from vectorrouter.errors import ConfigurationError, InvalidRecord
 from vectorrouter.filters import And, Filter
+from vectorrouter.plans import id_list
 from vectorrouter.types import Hit, Record, SearchMode, SearchResult
 
 from langchain_vectorrouter._filters import to_filter
@@ -261,10 +262,8 @@ class VectorRouterStore(VectorStore):
     def _delete_plan(self, ids: list[str] | None, kwargs: dict[str, Any]) -> Plan[bool]:
         _options(kwargs, ("filter",), "delete")
         if ids is not None:
-            if isinstance(ids, str):
-                raise InvalidRecord("ids must be a list of strings, not one string")
-            if ids:
-                yield Delete(self.namespace, list(ids))
+            if ids := id_list(ids):
+                yield Delete(self.namespace, ids)
             return True
         # LangChain's contract: no ids means everything (narrowed by ``filter=`` when given)
         yield Delete(self.namespace, None, to_filter(kwargs.get("filter")) or And(()))
@@ -278,7 +277,7 @@ class VectorRouterStore(VectorStore):
         return await self._runner.arun(self._delete_plan(ids, kwargs))
 
     def _get_plan(self, ids: Sequence[str]) -> Plan[list[Document]]:
-        records = yield Get(self.namespace, list(ids))
+        records = yield Get(self.namespace, id_list(ids))
         return [_doc(r) for r in records]
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:

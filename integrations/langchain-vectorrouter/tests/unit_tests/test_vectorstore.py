@@ -150,6 +150,14 @@ def test_ids_must_be_a_list_and_match_the_texts(router: Router) -> None:
     with pytest.raises(InvalidRecord, match=r"not one string; wrap it in a list: \[text\]"):
         store.add_texts("one text")
     assert router.catalog.active_version("ids:check") is None, "nothing was written"
+    store.add_texts(["apple pie", "the letter a"], ids=["apple", "a"])
+    with pytest.raises(InvalidRecord, match=r"not one string; wrap it in a list: \[id\]"):
+        store.get_by_ids("apple")  # would look up "a", "p", "p", "l", "e"
+    with pytest.raises(InvalidRecord, match="wrap it in a list"):
+        asyncio.run(store.aget_by_ids("apple"))
+    with pytest.raises(InvalidRecord, match="wrap it in a list"):
+        store.delete("apple")  # type: ignore[arg-type]
+    assert sorted(d.id or "" for d in store.get_by_ids(["apple", "a"])) == ["a", "apple"]
 
 
 def test_get_by_ids_keeps_the_asked_order_and_skips_unknown_ids(router: Router) -> None:

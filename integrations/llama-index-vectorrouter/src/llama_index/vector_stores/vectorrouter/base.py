@@ -34,6 +34,7 @@ from vectorrouter.plans import (
     Scroll,
     Search,
     check_width,
+    id_list,
     write_target,
 )
 from vectorrouter.types import Hit, Record, SearchMode, SearchResult
@@ -199,8 +200,7 @@ class VectorRouterVectorStore(BasePydanticVectorStore):
         if node_ids is None:
             # like LlamaIndex's own stores: no ids means every node (matching ``filters`` when given)
             yield Delete(self.namespace, None, flt or And(()))
-        elif node_ids:
-            ids = list(node_ids)
+        elif ids := id_list(node_ids, "node_ids"):
             if flt is not None:
                 ids = [r.id for r in self._matching((yield Get(self.namespace, ids)), flt)]
             if ids:
@@ -233,7 +233,7 @@ class VectorRouterVectorStore(BasePydanticVectorStore):
         if node_ids is None:
             records = yield Scroll(self.namespace, flt)
         else:
-            records = self._matching((yield Get(self.namespace, list(node_ids))), flt)
+            records = self._matching((yield Get(self.namespace, id_list(node_ids, "node_ids"))), flt)
         return [_node(r) for r in records]
 
     def get_nodes(
