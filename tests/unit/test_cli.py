@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,17 @@ def test_eval_outage_row_is_served_by_the_keyword_step_and_marked_degraded(
     assert report["scores"]["hybrid"]["degraded_share"] == 0.0
     assert main(["search", "dams", "-n", "eval:tiny", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["degraded"] is False, "the vector store is back in rotation"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(workdir: Path) -> None:
+    assert main(["ingest", "docs.jsonl", "-n", "acme:energy", "--no-progress"]) == 0
+    # `vectorrouter search --json | head -1`, with a reader that is gone before the command writes
+    command = [sys.executable, "-m", "vectorrouter", "search", "solar", "-n", "acme:energy", "--json"]
+    with subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err, err
+    assert "BrokenPipeError" not in err, err
