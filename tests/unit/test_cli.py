@@ -4,20 +4,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.support.configs import hash_config
 
 from vectorrouter.cli.main import main
 
-CONFIG = """
-path = "data"
-default_model = "hash-256"
-[models.hash-256]
-provider = "hash"
-dimensions = 256
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
-"""
+CONFIG = hash_config(256)
 
 
 @pytest.fixture

@@ -6,25 +6,20 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from tests.support.configs import hash_config
 
 from vectorrouter.cli.main import main
 
 SECRET = base64.b64encode(b"cli-test-secret-of-at-least-32-bytes!").decode()
-CONFIG = """
-path = "data"
-default_model = "hash-64"
-[models.hash-64]
-provider = "hash"
-dimensions = 64
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
+CONFIG = hash_config(
+    64,
+    extra="""\
 [compliance]
 keys_env = "VR_TEST_KEYS"
 [compliance.metadata."*"]
 allow = ["lang"]
-"""
+""",
+)
 
 
 @pytest.fixture

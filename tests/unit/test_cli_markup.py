@@ -9,24 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support.configs import hash_config
 
 from vectorrouter.cli.main import main
 from vectorrouter.embeddings import ModelSpec
 
-CONFIG = """
-path = "data"
-default_model = "hash-256"
-[models.hash-256]
-provider = "hash"
-dimensions = 256
-[models.hash-64]
-provider = "hash"
-dimensions = 64
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
-"""
+CONFIG = hash_config(256, 64)
 
 RECORD_ID = "n[/b]:notes:[bold]x[/bold]"
 TEXT = "arrays use x[/b] here and :notes: too [bold]loud[/bold]"
@@ -116,20 +104,7 @@ def test_eval_report_shows_the_dataset_and_namespace_as_written(
     assert "acme:notes:hash-256 already holds the 2 documents" in capsys.readouterr().out
 
 
-MIGRATION_CONFIG = """
-path = "data"
-default_model = "hash-32"
-[models.hash-32]
-provider = "hash"
-dimensions = 32
-[models.hash-48]
-provider = "hash"
-dimensions = 48
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
-"""
+MIGRATION_CONFIG = hash_config(32, 48)
 
 
 def test_migrate_plan_start_and_status_name_the_namespace_as_written(

@@ -6,27 +6,22 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.support.configs import hash_config
 from tests.support.services import free_port
 
 from vectorrouter.cli.main import main
 
-CONFIG = """
-path = "data"
-default_model = "hash-64"
-[models.hash-64]
-provider = "hash"
-dimensions = 64
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
+CONFIG = hash_config(
+    64,
+    extra="""\
 [ladder]
 steps = ["primary", "secondary", "cache"]
 [ladder.stores.secondary]
 kind = "numpy"
 [ladder.cache]
 url = "redis://127.0.0.1:{port}/0"
-"""
+""",
+)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.support.configs import hash_config
 
 from vectorrouter import EmbeddingService, ModelSpec, Record, Router
 from vectorrouter.backends import NumpyBackend
@@ -16,20 +17,7 @@ OLD = ModelSpec("hash-32", "hash", 32)
 NEW = ModelSpec("hash-48", "hash", 48)
 TOPICS = ["apples and pears", "rockets and orbits", "violins and cellos", "glaciers and ice", "tax and law"]
 #: A vectorrouter.toml declaring OLD and NEW on numpy, for the CLI tests (with a data folder).
-CONFIG = """
-path = "data"
-default_model = "hash-32"
-[models.hash-32]
-provider = "hash"
-dimensions = 32
-[models.hash-48]
-provider = "hash"
-dimensions = 48
-[vector_store]
-kind = "numpy"
-[keyword_store]
-kind = ""
-"""
+CONFIG = hash_config(32, 48)
 
 DOCS = [
     Record(id=f"d{i:03d}", text=f"note {i} about {TOPICS[i % 5]} number {i}", metadata={"n": i})
