@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +19,11 @@ from vectorrouter.types import Record
 
 __all__ = ["chunk_markdown", "load_path"]
 
+log = logging.getLogger("vectorrouter.loaders")
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst"}
+LOADABLE = {*TEXT_SUFFIXES, ".jsonl"}  # compared in lower case: README.MD loads too
 
 
 def _slug(text: str) -> str:
@@ -116,16 +120,33 @@ def _jsonl(path: Path) -> Iterator[Record]:
 
 
 def load_path(path: str | Path, *, max_chars: int = 1200) -> list[Record]:
-    """Records from a ``.jsonl`` file, a text/markdown file, or a folder of them (recursively, sorted)."""
+    """Records from a ``.jsonl`` file, a text/markdown file, or a folder of them (recursively, sorted).
+
+    In a folder, hidden files and folders are skipped and other file types are left out with a warning
+    naming them."""
     p = Path(path)
     if not p.exists():
         raise InvalidRecord(f"{p} does not exist")
     if p.is_dir():
-        files = sorted(
-            f for f in p.rglob("*") if f.is_file() and (f.suffix in TEXT_SUFFIXES or f.suffix == ".jsonl")
-        )
+        files: list[Path] = []
+        skipped: list[Path] = []
+        for f in sorted(p.rglob("*")):
+            if not f.is_file() or any(part.startswith(".") for part in f.relative_to(p).parts):
+                continue  # hidden files and folders (.git, .venv, .vectorrouter) are never content
+            (files if f.suffix.lower() in LOADABLE else skipped).append(f)
+        if skipped:
+            shown = ", ".join(f.relative_to(p).as_posix() for f in skipped[:5])
+            more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+            log.warning(
+                "%s: left out %d file(s) that are not %s: %s%s",
+                p,
+                len(skipped),
+                " / ".join(sorted(LOADABLE)),
+                shown,
+                more,
+            )
         if not files:
-            raise InvalidRecord(f"{p} holds no .jsonl, .md or .txt files")
+            raise InvalidRecord(f"{p} holds no .jsonl, .md or .txt files (hidden ones are not read)")
         out: list[Record] = []
         for f in files:
             out.extend(_load_file(f, p, max_chars))
@@ -134,8 +155,9 @@ def load_path(path: str | Path, *, max_chars: int = 1200) -> list[Record]:
 
 
 def _load_file(f: Path, root: Path, max_chars: int) -> list[Record]:
-    if f.suffix == ".jsonl":
+    suffix = f.suffix.lower()
+    if suffix == ".jsonl":
         return list(_jsonl(f))
-    if f.suffix in TEXT_SUFFIXES:
+    if suffix in TEXT_SUFFIXES:
         return chunk_markdown(_read_text(f), source=f.relative_to(root).as_posix(), max_chars=max_chars)
     raise InvalidRecord(f"{f}: unsupported file type {f.suffix!r}; use .jsonl, .md or .txt")

@@ -111,3 +111,30 @@ def test_windows_and_old_mac_line_ends_read_as_lines(tmp_path: Path) -> None:
     (tmp_path / "d.md").write_bytes(b"# One\r\nfirst\r\n# Two\rsecond\r")
     by_id = {r.id: r.text for r in load_path(tmp_path)}
     assert by_id == {"1": "t", "2": "t", "3": "t", "d.md#one": "One\n\nfirst", "d.md#two": "Two\n\nsecond"}
+
+
+def test_a_folder_skips_hidden_paths_and_names_the_files_it_leaves_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "guide.md").write_text("# Guide\nread me")
+    (tmp_path / "NOTES.TXT").write_text("shouting suffix")
+    for hidden in (".venv/lib/LICENSE.txt", ".git/description.md", "sub/.draft.md"):
+        (tmp_path / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / hidden).write_text("not content")
+    for i in range(7):
+        (tmp_path / f"scan{i}.pdf").write_bytes(b"%PDF")
+    with caplog.at_level("WARNING", logger="vectorrouter.loaders"):
+        records = load_path(tmp_path)
+    assert [r.id for r in records] == ["NOTES.TXT#top", "guide.md#guide"]
+    [warning] = caplog.messages
+    assert "left out 7 file(s) that are not .jsonl / .markdown / .md / .rst / .txt" in warning
+    assert "scan0.pdf, scan1.pdf, scan2.pdf, scan3.pdf, scan4.pdf and 2 more" in warning
+
+
+def test_a_folder_with_only_hidden_text_files_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "a.md").write_text("# A\nx")
+    with pytest.raises(
+        InvalidRecord, match=r"holds no \.jsonl, \.md or \.txt files \(hidden ones are not read\)"
+    ):
+        load_path(tmp_path)
