@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vectorrouter.errors import InvalidRecord
-from vectorrouter.types import Record
+from vectorrouter.types import Record, validate_metadata
 
 __all__ = ["chunk_markdown", "load_path"]
 
@@ -110,10 +110,10 @@ def _jsonl(path: Path) -> Iterator[Record]:
             raise InvalidRecord(f"{path}:{lineno}: missing 'id' (or BEIR '_id')")
         title = obj.get("title") or ""
         text = obj.get("text", "")
-        md = dict(obj.get("metadata") or {})
-        if title:
-            md.setdefault("title", title)
         try:
+            md = validate_metadata(obj.get("metadata"))  # an object, or InvalidRecord naming the type
+            if title:
+                md.setdefault("title", title)
             yield Record(id=str(rid), text=f"{title}\n{text}" if title else text, metadata=md)
         except InvalidRecord as exc:
             raise InvalidRecord(f"{path}:{lineno}: {exc}") from None

@@ -47,7 +47,7 @@ from vectorrouter.ladder import (
 from vectorrouter.plans import id_list
 from vectorrouter.progress import progress as show_progress
 from vectorrouter.routing import Catalog, NamespaceInfo, VectorFactory
-from vectorrouter.types import Namespace, Record, SearchMode, SearchResult, parse_logical
+from vectorrouter.types import Namespace, Record, SearchMode, SearchResult, parse_logical, validate_metadata
 
 if TYPE_CHECKING:
     from vectorrouter.compliance.erasure import ErasureReport
@@ -103,7 +103,10 @@ def _to_record(item: RecordLike, position: int) -> Record:
             )
         text = item.get("text", "")
         rid = item.get("id", item.get("_id")) or text_id(str(text))
-        md = dict(item.get("metadata") or {})
+        try:
+            md = validate_metadata(item.get("metadata"))  # a mapping, or InvalidRecord naming the type
+        except InvalidRecord as exc:
+            raise InvalidRecord(f"item {position}: {exc}") from None
         if item.get("title"):
             md.setdefault("title", item["title"])
         return Record(id=str(rid), text=text, metadata=md, vector=item.get("vector"))

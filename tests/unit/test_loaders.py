@@ -138,3 +138,15 @@ def test_a_folder_with_only_hidden_text_files_is_an_error(tmp_path: Path) -> Non
         InvalidRecord, match=r"holds no \.jsonl, \.md or \.txt files \(hidden ones are not read\)"
     ):
         load_path(tmp_path)
+
+
+@pytest.mark.parametrize(("metadata", "kind"), [("lang=en", "str"), ([["lang", "en"]], "list"), (5, "int")])
+def test_jsonl_metadata_that_is_not_an_object_names_the_line(
+    tmp_path: Path, metadata: object, kind: str
+) -> None:
+    f = tmp_path / "c.jsonl"
+    f.write_text(json.dumps({"id": "1", "text": "ok"}) + "\n" + json.dumps({"id": "2", "metadata": metadata}))
+    with pytest.raises(
+        InvalidRecord, match=rf"c\.jsonl:2: metadata must be a mapping of str to values, got {kind}"
+    ):
+        load_path(f)

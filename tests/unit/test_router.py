@@ -329,3 +329,15 @@ def test_one_item_passed_bare_is_refused_not_split_into_characters(router: Route
     with pytest.raises(InvalidRecord, match="wrap it in a list"):
         asyncio.run(router.aingest("acme:docs", bare))  # type: ignore[arg-type]
     assert not router.catalog.exists("acme:docs:hash-256"), "nothing was written"
+
+
+@pytest.mark.parametrize(("metadata", "kind"), [("lang=en", "str"), ([["lang", "en"]], "list"), (5, "int")])
+def test_dict_items_with_metadata_that_is_not_a_mapping_are_refused(
+    router: Router, metadata: object, kind: str
+) -> None:
+    items = [{"id": "ok", "text": "fine"}, {"id": "bad", "text": "x", "metadata": metadata}]
+    with pytest.raises(
+        InvalidRecord, match=rf"item 1: metadata must be a mapping of str to values, got {kind}"
+    ):
+        router.ingest("acme:docs", items)
+    assert not router.catalog.exists("acme:docs:hash-256"), "nothing was written"
