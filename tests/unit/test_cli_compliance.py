@@ -142,3 +142,30 @@ def test_residency_stores_may_use_ladder_aliases_and_a_region_without_stores_is_
     (workdir / "vectorrouter.toml").write_text(CONFIG + RESIDENCY.replace("primary =", "secundary ="))
     assert main(["forget", "alice"]) == 2
     assert "compliance.residency.stores: unknown step 'secundary'" in capsys.readouterr().err
+
+
+def test_forget_with_another_secret_for_the_key_is_refused_and_erases_nothing(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", "docs.jsonl", "-n", "acme:energy", "--no-progress"]) == 0
+    other = base64.b64encode(b"a-different-secret-of-32-bytes-or-more").decode()
+    monkeypatch.setenv("VR_TEST_KEYS", f"k1={other}")
+    capsys.readouterr()
+    assert main(["forget", "alice"]) == 2
+    out, err = capsys.readouterr()
+    assert "verified" not in out
+    assert err.startswith("error: ")
+    assert "key 'k1' has a different secret" in err
+    assert "Fix: give 'k1' back the secret the data was written with" in err
+    with sqlite3.connect(workdir / "data" / "compliance.sqlite") as conn:
+        actions = [a for (a,) in conn.execute("SELECT action FROM vr_audit")]
+        jobs = conn.execute("SELECT COUNT(*) FROM vr_erasure_jobs").fetchone()[0]
+    assert not [a for a in actions if a.startswith("erasure.")]
+    assert jobs == 0
+    monkeypatch.setenv("VR_TEST_KEYS", f"k1={SECRET}")
+    assert main(["audit", "verify"]) == 0
+    capsys.readouterr()
+    assert main(["search", "hydro solar wind", "-n", "acme:energy", "--json"]) == 0
+    assert sorted(h["id"] for h in json.loads(capsys.readouterr().out)["hits"]) == ["d0", "d1", "d2"]
+    assert main(["forget", "alice"]) == 0  # with the secret the data was written with, it goes
+    assert "verified: nothing left" in capsys.readouterr().out

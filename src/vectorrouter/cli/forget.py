@@ -2,7 +2,8 @@
 
 Needs a configuration file with a ``[compliance]`` section (see :mod:`vectorrouter.compliance.config`); the exit
 code is 0 when every place was searched again and held nothing, 1 when residue was found or a place could not
-be reached (run it again once the store is back: erasure is idempotent and resumes where it stopped).
+be reached (run it again once the store is back: erasure is idempotent and resumes where it stopped), and 2
+when it is refused before erasing anything (e.g. a key whose secret is not the one the data was written with).
 """
 
 from __future__ import annotations

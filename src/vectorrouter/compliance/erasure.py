@@ -12,6 +12,9 @@ rows from the erasure index and closes the job. Every step lands in the audit lo
 
 A place that cannot be reached (its store is down) is reported with the error and makes the report
 unverified; the other places are still erased, and a later ``forget`` finishes the job.
+
+A keyring that does not match the stored data (a key id given another secret, a key left out) is refused
+before anything is erased: the user's digests would find nothing, and nothing found would read as verified.
 """
 
 from __future__ import annotations
@@ -261,9 +264,16 @@ class Eraser:
         return self.forget(user_id)
 
     def forget(self, user_id: str) -> ErasureReport:
-        """Erase ``user_id`` everywhere, verify nothing is left, and report per place. Idempotent."""
+        """Erase ``user_id`` everywhere, verify nothing is left, and report per place. Idempotent.
+
+        Refused with :class:`~vectorrouter.errors.ConfigurationError` before anything is erased or audited
+        when the keyring cannot find what is stored (a key left out, or a key id given another secret than
+        the one the data was written with): the user's digests would match nothing, and an empty erasure
+        would be reported as verified.
+        """
         started = time.perf_counter()
         target = self.target(user_id)
+        self.vault.check_keys()
         job_id = self.jobs.running(target.user_digests)
         resumed = job_id is not None
         if job_id is None:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vectorrouter.compliance._db import Database
 from vectorrouter.compliance.keys import Keyring, split_digest
-from vectorrouter.errors import IntegrityError, InvalidRecord
+from vectorrouter.errors import ConfigurationError, IntegrityError, InvalidRecord
 
 __all__ = ["IdentityVault", "VaultEntry"]
 
@@ -117,6 +117,48 @@ class IdentityVault:
     def forget(self, digests: Sequence[str]) -> int:
         """Delete these identities; returns how many rows went."""
         return self.db.execute_in("DELETE FROM vr_vault WHERE digest IN ({in})", list(dict.fromkeys(digests)))
+
+    def check_keys(self) -> None:
+        """Fail unless every key the stored identities were written under is live with the same secret.
+
+        Lookups and erasure derive a user's identifiers from the keyring: with a key missing, or a key id
+        whose secret differs from the one the data was written with, they find nothing, which reads like
+        "nothing stored". This opens the oldest and newest row sealed under each key with the check every
+        read makes (:meth:`reveal`; AES-GCM never opens a row under the wrong secret), and names the key.
+
+        >>> db = Database.connect(None)
+        >>> IdentityVault(db, Keyring({"k1": b"a" * 32})).put([VaultEntry("k1:" + "0" * 64, "user", "u")])
+        >>> IdentityVault(db, Keyring({"k1": b"a" * 32})).check_keys()
+        >>> IdentityVault(db, Keyring({"k1": b"b" * 32})).check_keys()
+        Traceback (most recent call last):
+        ...
+        vectorrouter.errors.ConfigurationError: compliance.keys: key 'k1' has a different secret than ...
+        """
+        digest_keys = [r[0] for r in self.db.query("SELECT DISTINCT digest_key FROM vr_vault")]
+        seal_keys = [r[0] for r in self.db.query("SELECT DISTINCT seal_key FROM vr_vault")]
+        for kid in sorted({*digest_keys, *seal_keys}):
+            self.keyring.get(kid)  # a key retired or left out while data under it is stored: refuse
+        for kid in sorted(seal_keys):
+            for order in ("ASC", "DESC"):
+                rows = self.db.query(
+                    "SELECT digest, kind, seal_key, nonce, sealed FROM vr_vault WHERE seal_key = ? "
+                    f"ORDER BY created_at {order}, digest {order} LIMIT 1",
+                    (kid,),
+                )
+                try:
+                    for row in rows:  # none when another process just erased the last of them
+                        self._open(*row)
+                except IntegrityError as exc:
+                    raise ConfigurationError(
+                        f"key {kid!r} has a different secret than when the stored data was written (the "
+                        f"{self.count(seal_key=kid)} identities sealed under it do not open with it, unless "
+                        "those rows were altered): identifiers derived with it match nothing stored, so "
+                        "nothing can be looked up or erased",
+                        field="compliance.keys",
+                        fix=f"give {kid!r} back the secret the data was written with. To change secrets, "
+                        f"put a new key id first and keep {kid!r} with its old secret "
+                        f"('<new id>=<new secret>,{kid}=<old secret>'); never give a key id a new secret",
+                    ) from exc
 
     def count(self, *, digest_key: str | None = None, seal_key: str | None = None) -> int:
         sql, params = "SELECT COUNT(*) FROM vr_vault WHERE 1=1", []
