@@ -108,6 +108,8 @@ def _jsonl(path: Path) -> Iterator[Record]:
         rid = obj.get("id", obj.get("_id"))
         if rid is None:
             raise InvalidRecord(f"{path}:{lineno}: missing 'id' (or BEIR '_id')")
+        if isinstance(rid, bool) or not isinstance(rid, str | int):
+            raise InvalidRecord(f"{path}:{lineno}: 'id' must be a string (or an integer), got {rid!r}")
         title = obj.get("title") or ""
         text = obj.get("text", "")
         try:

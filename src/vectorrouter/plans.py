@@ -126,18 +126,28 @@ def write_target(router: Router, namespace: str) -> Namespace:
 
 
 def id_list(ids: Iterable[str], name: str = "ids") -> list[str]:
-    """``ids`` as a list. One id passed as a bare string is an error: iterating it would look up (or delete)
-    the ids made of its single characters.
+    """``ids`` as a list of strings (an integer id is read as its digits, as ingest stores it). One id passed as
+    a bare string is an error: iterating it would look up (or delete) the ids made of its characters.
 
-    >>> id_list(("a", "b"))
-    ['a', 'b']
+    >>> id_list(("a", 7))
+    ['a', '7']
     >>> id_list("apple")
     Traceback (most recent call last):
     vectorrouter.errors.InvalidRecord: ids must be a list of strings, not one string; wrap it in a list: [id]
     """
     if isinstance(ids, str | bytes):
         raise InvalidRecord(f"{name} must be a list of strings, not one string; wrap it in a list: [id]")
-    return list(ids)
+    if not isinstance(ids, Iterable):
+        raise InvalidRecord(f"{name} must be a list of strings, got {type(ids).__name__}")
+    out: list[str] = []
+    for i, one in enumerate(ids):
+        if isinstance(one, str):
+            out.append(one)
+        elif isinstance(one, int) and not isinstance(one, bool):
+            out.append(str(one))
+        else:
+            raise InvalidRecord(f"{name}[{i}] is {one!r}; ids are strings (an integer is read as its digits)")
+    return out
 
 
 def check_width(router: Router, namespace: str, vector: Sequence[float]) -> None:

@@ -47,7 +47,16 @@ from vectorrouter.ladder import (
 from vectorrouter.plans import id_list
 from vectorrouter.progress import progress as show_progress
 from vectorrouter.routing import Catalog, NamespaceInfo, VectorFactory
-from vectorrouter.types import Namespace, Record, SearchMode, SearchResult, parse_logical, validate_metadata
+from vectorrouter.types import (
+    Namespace,
+    Record,
+    SearchMode,
+    SearchResult,
+    check_vector,
+    check_vectors,
+    parse_logical,
+    validate_metadata,
+)
 
 if TYPE_CHECKING:
     from vectorrouter.compliance.erasure import ErasureReport
@@ -86,7 +95,20 @@ def _many(items: Iterable[RecordLike]) -> Iterable[RecordLike]:
             f"items must be a list (or any iterable) of texts, records or dicts, not one {type(items).__name__}; "
             "wrap it in a list: [item]"
         )
+    if items is None or not isinstance(items, Iterable):
+        raise InvalidRecord(
+            f"items must be a list (or any iterable) of texts, records or dicts, got {type(items).__name__}"
+        )
     return items
+
+
+def _vetted(result: SearchResult, vector: Sequence[float]) -> SearchResult:
+    """``result`` of a dense search with the caller's vector. A vector holding NaN or infinity (or no numbers)
+    comes back as no hits or NaN scores; only then is it checked, so a healthy search pays one comparison."""
+    hits = result.hits
+    if not hits or hits[0].score != hits[0].score:
+        check_vector(vector, "query")
+    return result
 
 
 def _to_record(item: RecordLike, position: int) -> Record:
@@ -102,7 +124,11 @@ def _to_record(item: RecordLike, position: int) -> Record:
                 " (and optional title, stored as metadata['title'])"
             )
         text = item.get("text", "")
-        rid = item.get("id", item.get("_id")) or text_id(str(text))
+        rid = item.get("id", item.get("_id"))
+        if rid is None:
+            rid = text_id(str(text))  # no id: the content's digest, so the same text is written once
+        elif isinstance(rid, bool) or not isinstance(rid, str | int):
+            raise InvalidRecord(f"item {position}: id must be a string (or an integer), got {rid!r}")
         try:
             md = validate_metadata(item.get("metadata"))  # a mapping, or InvalidRecord naming the type
         except InvalidRecord as exc:
@@ -286,8 +312,9 @@ class Router:
         the compliance hooks, before the first write.
         """
         started = time.perf_counter()
+        size = self._batch_size(batch_size)  # refused before anything is read or written
         ns, records = self.prepare(namespace, items)
-        return self.write(ns, records, batch_size=batch_size, progress=progress, started=started)
+        return self.write(ns, records, batch_size=size, progress=progress, started=started)
 
     def prepare(
         self, namespace: str | Namespace, items: Iterable[RecordLike]
@@ -304,16 +331,29 @@ class Router:
             rec = _to_record(item, i)
             by_id[rec.id] = rec  # last write of an id wins, as it would across two calls
         records = run_hooks(self.hooks, list(by_id.values()), IngestContext(ns, spec))
-        self._check_widths(spec, ns, records)
+        self._check_vectors(spec, ns, records)
         return ns, records
 
+    def _batch_size(self, batch_size: int | None) -> int:
+        """The batch size to write with: the router's default for None, else a positive integer."""
+        if batch_size is None:
+            return self.batch_size
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise InvalidRecord(
+                f"batch_size must be a positive integer, got {batch_size!r}; "
+                f"leave it out for the router's default ({self.batch_size})"
+            )
+        return batch_size
+
     @staticmethod
-    def _check_widths(spec: ModelSpec, ns: Namespace, records: Sequence[Record]) -> None:
+    def _check_vectors(spec: ModelSpec, ns: Namespace, records: Sequence[Record]) -> None:
+        """The caller's vectors, before anything is written: the model's width, and finite numbers only."""
         for rec in records:
             if rec.vector is not None and len(rec.vector) != spec.dimensions:
                 raise DimensionMismatch(
                     spec.dimensions, len(rec.vector), where=f"record {rec.id!r} in namespace {ns}"
                 )
+        check_vectors(records, f"namespace {ns}")
 
     def write(
         self,
@@ -327,7 +367,7 @@ class Router:
         """Embed and upsert already-prepared records into every store of ``namespace`` (no hooks run here)."""
         started = time.perf_counter() if started is None else started
         ns = namespace
-        size = batch_size or self.batch_size
+        size = self._batch_size(batch_size)
         batches = self._write_one(ns, records, size, progress)
         for mirror in self.resolver.mirrors(ns) if self.resolver is not None else ():
             self._write_mirror(mirror, records, size)
@@ -340,7 +380,7 @@ class Router:
         self, ns: Namespace, records: Sequence[Record], size: int, progress: bool | None = False
     ) -> int:
         spec = self.embeddings.spec(ns.model_version)
-        self._check_widths(spec, ns, records)
+        self._check_vectors(spec, ns, records)
         self.catalog.register(ns, index_name=spec.index_spec().name, dimensions=spec.dimensions)
         batches = 0
         try:
@@ -378,9 +418,10 @@ class Router:
 
         Nothing is written to a store here. Each event is accepted durably by the queue or this call raises.
         """
+        size = self._batch_size(batch_size)
         ns, records = self.prepare(namespace, items)
         ids = []
-        for batch in _chunks(records, batch_size or self.batch_size):
+        for batch in _chunks(records, size):
             event = IngestEvent(namespace=str(ns), op="upsert", records=tuple(batch))
             self.queue.put(event)
             ids.append(event.event_id)
@@ -442,7 +483,7 @@ class Router:
             # short path, which declines (None) unless the namespace's first vector step can take it alone
             found = self.ladder.search_dense(ns, spec, vector, k, query)
             if found is not None:
-                return found
+                return _vetted(found, vector)
         q = Query(
             namespace=ns,
             model=spec,
@@ -454,7 +495,11 @@ class Router:
             embed=embed,
             candidates=self.hybrid_candidates,
         )
+        if vector is not None and chosen == "hybrid":
+            check_vector(vector, "query")  # fused with keyword hits, a broken dense half would go unseen
         result = self.ladder.search(q)
+        if vector is not None and chosen == "dense":
+            _vetted(result, vector)
         if route is not None and self.resolver is not None:
             self.resolver.observe(route, query, result)
         if self.id_codec is PLAIN_IDS:

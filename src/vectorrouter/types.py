@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+import numpy as np
+
 from vectorrouter.errors import InvalidNamespace, InvalidRecord
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ __all__ = [
     "SearchMode",
     "SearchRequest",
     "SearchResult",
+    "check_vector",
+    "check_vectors",
     "validate_metadata",
 ]
 
@@ -151,6 +155,51 @@ def validate_metadata(metadata: Mapping[str, Any] | None) -> dict[str, MetaValue
             )
         out[key] = _check_value(key, value)
     return out
+
+
+def check_vector(vector: Sequence[float], where: str) -> None:
+    """Raise :class:`InvalidRecord` naming ``where`` unless ``vector`` is a flat sequence of finite numbers.
+
+    A NaN or an infinity would be stored (and poison every distance to it) or, in a query, come back as no
+    hits or NaN scores; a string or None would fail deep in a store's client.
+
+    >>> check_vector([0.5, float("nan")], "query")
+    Traceback (most recent call last):
+    vectorrouter.errors.InvalidRecord: query: vector[1] is nan; a vector must hold finite numbers (no NaN or infinity)
+    """
+    try:
+        arr = np.asarray(vector)
+    except ValueError:  # ragged: numpy refuses to build the array
+        raise InvalidRecord(f"{where}: the vector must be a flat list of numbers") from None
+    if arr.dtype.kind not in "fiu":
+        bad = next(
+            (x for x in vector if isinstance(x, bool) or not isinstance(x, int | float | np.number)), None
+        )
+        raise InvalidRecord(f"{where}: the vector must hold numbers only, found {bad!r}")
+    if arr.ndim != 1:
+        raise InvalidRecord(f"{where}: the vector must be a flat list of numbers, got shape {arr.shape}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        i = int(np.argmin(finite))
+        raise InvalidRecord(
+            f"{where}: vector[{i}] is {arr[i]}; a vector must hold finite numbers (no NaN or infinity)"
+        )
+
+
+def check_vectors(records: Sequence[Record], where: str) -> None:
+    """:func:`check_vector` for every record that carries a vector, naming the first bad one; one array
+    check for the whole list when all are fine (the common case)."""
+    with_vectors = [r for r in records if r.vector is not None]
+    if not with_vectors:
+        return
+    try:
+        arr = np.asarray([r.vector for r in with_vectors])
+        fine = arr.dtype.kind in "fiu" and arr.ndim == 2 and bool(np.isfinite(arr).all())
+    except ValueError:
+        fine = False
+    if not fine:
+        for r in with_vectors:
+            check_vector(r.vector, f"record {r.id!r} in {where}")  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,3 +150,11 @@ def test_jsonl_metadata_that_is_not_an_object_names_the_line(
         InvalidRecord, match=rf"c\.jsonl:2: metadata must be a mapping of str to values, got {kind}"
     ):
         load_path(f)
+
+
+@pytest.mark.parametrize("rid", [{"n": 1}, True, [1]])
+def test_a_jsonl_id_that_is_not_a_string_or_an_integer_names_the_line(tmp_path: Path, rid: object) -> None:
+    f = tmp_path / "c.jsonl"
+    f.write_text(json.dumps({"id": 3, "text": "ok"}) + "\n" + json.dumps({"id": rid, "text": "x"}))
+    with pytest.raises(InvalidRecord, match=r"c\.jsonl:2: 'id' must be a string \(or an integer\)"):
+        load_path(f)

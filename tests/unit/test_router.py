@@ -17,6 +17,7 @@ from vectorrouter import (
     Router,
 )
 from vectorrouter.backends import NumpyBackend
+from vectorrouter.backends.tantivy_keyword import TantivyBackend
 from vectorrouter.hooks import IngestContext
 from vectorrouter.routing import Catalog
 
@@ -341,3 +342,73 @@ def test_dict_items_with_metadata_that_is_not_a_mapping_are_refused(
     ):
         router.ingest("acme:docs", items)
     assert not router.catalog.exists("acme:docs:hash-256"), "nothing was written"
+
+
+@pytest.mark.parametrize("size", [-1, 0, 2.5, True])
+def test_a_batch_size_that_is_not_a_positive_integer_is_refused_before_writing(
+    router: Router, size: object
+) -> None:
+    with pytest.raises(
+        InvalidRecord, match=r"batch_size must be a positive integer, got .*router's default \(64\)"
+    ):
+        router.ingest("acme:docs", DOCS, batch_size=size)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecord, match="batch_size must be a positive integer"):
+        router.enqueue("acme:docs", DOCS, batch_size=size)  # type: ignore[arg-type]
+    assert not router.catalog.exists("acme:docs:hash-256"), "nothing was written"
+    assert router.queue.pending() == 0
+
+
+def test_falsy_ids_are_ids_and_integer_ids_read_back() -> None:
+    router = Router(
+        embeddings=EmbeddingService([WIDE]), vector_factory=NumpyBackend, default_model="hash-256"
+    )
+    router.ingest("acme:rows", [{"id": 0, "text": "row zero"}, {"id": 7, "text": "row seven"}])
+    router.ingest("acme:rows", [{"id": 0, "text": "row zero, edited"}])
+    assert router.count("acme:rows") == 2, "id 0 was replaced, not stored under a content digest"
+    assert [r.text for r in router.get("acme:rows", [0, "7"])] == ["row zero, edited", "row seven"]
+    assert router.delete("acme:rows", [7]) == 1
+    for bad in ({"id": False, "text": "x"}, {"id": {"n": 1}, "text": "x"}):
+        with pytest.raises(InvalidRecord, match=r"item 0: id must be a string \(or an integer\)"):
+            router.ingest("acme:rows", [bad])
+    with pytest.raises(InvalidRecord, match="record id must be a non-empty string"):
+        router.ingest("acme:rows", [{"id": "", "text": "x"}])
+    with pytest.raises(InvalidRecord, match=r"ids\[1\] is None; ids are strings"):
+        router.get("acme:rows", ["0", None])  # type: ignore[list-item]
+    assert router.count("acme:rows") == 1
+
+
+def test_none_where_a_list_belongs_is_an_invalid_record(router: Router) -> None:
+    router.ingest("acme:docs", DOCS)
+    with pytest.raises(InvalidRecord, match="items must be a list .* got NoneType"):
+        router.ingest("acme:docs", None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecord, match="ids must be a list of strings, got NoneType"):
+        router.get("acme:docs", None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecord, match="ids must be a list of strings, got NoneType"):
+        asyncio.run(router.aget("acme:docs", None))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (float("nan"), r"vector\[3\] is nan; a vector must hold finite numbers"),
+        (float("inf"), r"vector\[3\] is inf"),
+        ("a", r"the vector must hold numbers only, found 'a'"),
+        (None, r"the vector must hold numbers only, found None"),
+    ],
+)
+def test_vectors_must_hold_finite_numbers(value: object, message: str) -> None:
+    router = Router(
+        embeddings=EmbeddingService([WIDE]),
+        vector_factory=NumpyBackend,
+        keyword=TantivyBackend(),
+        default_model="hash-256",
+    )
+    router.ingest("acme:docs", DOCS)
+    vector: list[object] = [0.1] * 256
+    vector[3] = value
+    for mode in ("dense", "hybrid"):
+        with pytest.raises(InvalidRecord, match="query: " + message):
+            router.search("acme:docs", "apples", vector=vector, mode=mode)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRecord, match="record 'v' in namespace acme:docs:hash-256: " + message):
+        router.ingest("acme:docs", [Record(id="v", text="t", vector=vector)])  # type: ignore[arg-type]
+    assert router.get("acme:docs", ["v"]) == [], "nothing was written"

@@ -18,7 +18,7 @@ import numpy as np
 from vectorrouter.backends.base import IndexSpec, check_vectors
 from vectorrouter.errors import DimensionMismatch
 from vectorrouter.filters import Filter
-from vectorrouter.types import Hit, MetaValue, Record
+from vectorrouter.types import Hit, MetaValue, Record, check_vector
 
 __all__ = ["NumpyBackend"]
 
@@ -149,7 +149,14 @@ class NumpyBackend:
             part = self._parts.get(namespace)
             if part is None or part.size == 0 or k <= 0:
                 return []
-            q = self._normalise(np.asarray([vector], dtype=np.float32))[0]
+            try:
+                raw = np.asarray([vector], dtype=np.float32)
+            except (TypeError, ValueError):
+                check_vector(vector, "query")  # names what is not a number
+                raise
+            if not np.isfinite(raw).all():
+                check_vector(vector, "query")  # names the NaN or infinity
+            q = self._normalise(raw)[0]
             if filter is None:
                 scores = part.matrix[: part.size] @ q
                 rows = np.arange(part.size)

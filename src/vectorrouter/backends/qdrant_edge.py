@@ -38,7 +38,7 @@ from vectorrouter.errors import (
     VectorRouterError,
 )
 from vectorrouter.filters import Filter
-from vectorrouter.types import Hit, Record
+from vectorrouter.types import Hit, Record, check_vector
 
 __all__ = ["EdgeOptions", "QdrantEdgeBackend", "from_config", "map_qdrant_edge_error"]
 
@@ -280,6 +280,8 @@ class QdrantEdgeBackend:
             with self._store.reader as shard:
                 points = shard.query(request)
         except Exception as exc:
+            if isinstance(exc, TypeError):
+                check_vector(vector, "query")  # the engine's words for "not a number" name no position
             raise map_qdrant_edge_error(exc) from exc
         return hits_from_owned_payloads(points)  # each point's .payload is a new dict, ours to consume
 
