@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from vectorrouter.errors import BackendUnavailable, ConfigurationError, VectorRouterError
 
-__all__ = ["Database", "map_db_error"]
+__all__ = ["Database", "database_url", "map_db_error"]
 
 Dialect = Literal["sqlite", "postgresql"]
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -29,6 +29,33 @@ _TYPES: dict[Dialect, dict[str, str]] = {
 }
 #: How many values one ``IN (...)`` list carries; keeps both drivers far below their parameter limits.
 CHUNK = 500
+
+
+def database_url(text: str) -> str:
+    """``text`` as :meth:`Database.connect` takes it: a path, ``sqlite:///path`` or ``postgresql://…``.
+
+    SQLAlchemy-style ``postgresql+psycopg://`` and ``postgres://`` are read as ``postgresql://``; any other
+    scheme is refused (it would otherwise be taken for a file name and a SQLite file created under it).
+
+    >>> database_url("postgresql+psycopg://me@db/test")
+    'postgresql://me@db/test'
+    >>> database_url("mysql://me@db/test")
+    Traceback (most recent call last):
+    vectorrouter.errors.ConfigurationError: compliance.database: unsupported database URL scheme 'mysql' Fix: give a file path (SQLite), sqlite:///path, or postgresql://user@host/db
+    """
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    base = scheme.split("+", 1)[0].lower()
+    if base in ("postgresql", "postgres"):
+        return f"postgresql://{rest}"
+    if base == "sqlite" and scheme.lower() == "sqlite":
+        return text
+    raise ConfigurationError(
+        f"unsupported database URL scheme {scheme!r}",
+        field="compliance.database",
+        fix="give a file path (SQLite), sqlite:///path, or postgresql://user@host/db",
+    )
 
 
 def map_db_error(exc: BaseException, *, backend: str) -> VectorRouterError:
@@ -73,8 +100,8 @@ class Database:
         """
         if url is None:
             return cls._sqlite(":memory:")
-        text = str(url)
-        if text.startswith(("postgresql://", "postgres://")):
+        text = database_url(str(url))
+        if text.startswith("postgresql://"):
             return cls._postgres(text, schema)
         if schema is not None:
             raise ConfigurationError(

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from vectorrouter.compliance._db import database_url
 from vectorrouter.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -109,12 +110,10 @@ class ComplianceConfig(_Strict):
                     fix="export DATABASE_URL=postgresql://… or give a path",
                 )
             return url
-        if (
-            self.database.startswith(("postgresql://", "postgres://", "sqlite:///"))
-            or self.database == ":memory:"
-        ):
-            return self.database
-        path = Path(self.database)
+        url = database_url(self.database)  # an unknown scheme is refused, not taken for a file name
+        if "://" in url or url == ":memory:":
+            return url
+        path = Path(url)
         if not path.is_absolute():
             path = (root or Path.cwd()) / path
         return str(path)
