@@ -35,7 +35,16 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from vectorrouter.ladder.step import StepPolicy
 
@@ -119,6 +128,16 @@ class CacheConfig(_Strict):
     popularity_window_s: PositiveFloat = 3600.0
     stale_ttl_s: PositiveFloat = 86400.0
     socket_timeout_ms: PositiveFloat = 50.0
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"{value!r} is not a Redis URL; use redis://host:6379/0 (rediss:// for TLS, unix:///path.sock), "
+                "or leave it out for $REDIS_URL"
+            )
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> CacheConfig:

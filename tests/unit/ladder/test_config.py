@@ -82,6 +82,10 @@ def test_step_policy_section_converts_milliseconds() -> None:
         ({"namespaces": {"a:b": {"steps": ["x"]}}}, "ladder.namespaces.a:b.steps: unknown step 'x'"),
         ({"policy": {"timeout_ms": -1}}, "ladder.policy.timeout_ms"),
         ({"cache": {"hot_ttl_s": 900, "popular_ttl_s": 60}}, "hot_ttl_s <= popular_ttl_s"),
+        (
+            {"cache": {"url": "http://nope"}},
+            "ladder.cache.url: 'http://nope' is not a Redis URL; use redis://",
+        ),
         ({"steps": ["primary"], "bogus": 1}, "ladder.bogus: unknown key"),
     ],
 )
