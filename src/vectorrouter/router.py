@@ -313,8 +313,8 @@ class Router:
         """
         started = time.perf_counter()
         size = self._batch_size(batch_size)  # refused before anything is read or written
-        ns, records = self.prepare(namespace, items)
-        return self.write(ns, records, batch_size=size, progress=progress, started=started)
+        ns, records = self.prepare(namespace, items)  # checks the vectors: _write does not again
+        return self._write(ns, records, size, progress, started)
 
     def prepare(
         self, namespace: str | Namespace, items: Iterable[RecordLike]
@@ -364,10 +364,22 @@ class Router:
         progress: bool | None = False,
         started: float | None = None,
     ) -> IngestReport:
-        """Embed and upsert already-prepared records into every store of ``namespace`` (no hooks run here)."""
-        started = time.perf_counter() if started is None else started
-        ns = namespace
+        """Embed and upsert already-prepared records into every store of ``namespace`` (no hooks run here).
+
+        The records' vectors are checked again (width, finite numbers): they may come from a queue."""
         size = self._batch_size(batch_size)
+        self._check_vectors(self.embeddings.spec(namespace.model_version), namespace, records)
+        return self._write(namespace, records, size, progress, started)
+
+    def _write(
+        self,
+        ns: Namespace,
+        records: Sequence[Record],
+        size: int,
+        progress: bool | None,
+        started: float | None,
+    ) -> IngestReport:
+        started = time.perf_counter() if started is None else started
         batches = self._write_one(ns, records, size, progress)
         for mirror in self.resolver.mirrors(ns) if self.resolver is not None else ():
             self._write_mirror(mirror, records, size)
@@ -380,7 +392,6 @@ class Router:
         self, ns: Namespace, records: Sequence[Record], size: int, progress: bool | None = False
     ) -> int:
         spec = self.embeddings.spec(ns.model_version)
-        self._check_vectors(spec, ns, records)
         self.catalog.register(ns, index_name=spec.index_spec().name, dimensions=spec.dimensions)
         batches = 0
         try:

@@ -186,20 +186,23 @@ def check_vector(vector: Sequence[float], where: str) -> None:
         )
 
 
+_CHECK_CHUNK = 4096
+
+
 def check_vectors(records: Sequence[Record], where: str) -> None:
     """:func:`check_vector` for every record that carries a vector, naming the first bad one; one array
     check for the whole list when all are fine (the common case)."""
     with_vectors = [r for r in records if r.vector is not None]
-    if not with_vectors:
-        return
-    try:
-        arr = np.asarray([r.vector for r in with_vectors])
-        fine = arr.dtype.kind in "fiu" and arr.ndim == 2 and bool(np.isfinite(arr).all())
-    except ValueError:
-        fine = False
-    if not fine:
-        for r in with_vectors:
-            check_vector(r.vector, f"record {r.id!r} in {where}")  # type: ignore[arg-type]
+    for start in range(0, len(with_vectors), _CHECK_CHUNK):  # a bounded copy, however large the ingest
+        chunk = with_vectors[start : start + _CHECK_CHUNK]
+        try:
+            arr = np.asarray([r.vector for r in chunk])
+            fine = arr.dtype.kind in "fiu" and arr.ndim == 2 and bool(np.isfinite(arr).all())
+        except ValueError:
+            fine = False
+        if not fine:
+            for r in chunk:
+                check_vector(r.vector, f"record {r.id!r} in {where}")  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
