@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,49 @@ def _store(router: Router, args: argparse.Namespace) -> StateStore:
     )
 
 
+#: Numeric options: (flag, lowest, whether the lowest itself is allowed, highest or None, an example).
+_NUMBERS: dict[str, tuple[str, float, bool, float | None, str]] = {
+    "budget": ("--budget", 0.0, True, None, "--budget 25 (dollars), or leave it out for no cap"),
+    "tokens_per_minute": (
+        "--tokens-per-minute",
+        0.0,
+        False,
+        None,
+        "--tokens-per-minute 1000000, or leave it out",
+    ),
+    "requests_per_minute": (
+        "--requests-per-minute",
+        0.0,
+        False,
+        None,
+        "--requests-per-minute 3000, or leave it out",
+    ),
+    "batch_size": ("--batch-size", 1.0, True, None, "--batch-size 64"),
+    "dwell": ("--dwell", 0.0, True, None, "--dwell 3600 (seconds; 0 advances without waiting)"),
+    "price_per_mtok": ("--price-per-mtok", 0.0, True, None, "--price-per-mtok 0.02"),
+    "min_searches": ("--min-searches", 0.0, True, None, "--min-searches 200"),
+    "min_overlap": ("--min-overlap", 0.0, True, 1.0, "--min-overlap 0.5 (overlap@k runs from 0 to 1)"),
+    "share": ("--share", 0.0, False, 1.0, "--share 0.05 (5% of the records)"),
+}
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Refuse a numeric option out of its range before anything is opened or written."""
+    for dest, (flag, low, low_ok, high, example) in _NUMBERS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if not math.isfinite(value):
+            problem = "is not a finite number"
+        elif value < low or (value == low and not low_ok):
+            problem = f"must be {'at least' if low_ok else 'above'} {low:g}"
+        elif high is not None and value > high:
+            problem = f"must be at most {high:g}"
+        else:
+            continue
+        raise ConfigurationError(f"{value:g} {problem}", field=flag, fix=f"use e.g. {example}")
+
+
 def _schedule(args: argparse.Namespace) -> Schedule:
     return Schedule.parse(args.steps, arm=args.arm, min_dwell_seconds=args.dwell)
 
@@ -136,6 +180,7 @@ def _duration(seconds: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_numbers(args)
     with open_router(args) as router:
         if args.action == "adapter":  # reads the namespace and writes a file: no migration state involved
             return _adapter(router, args)
@@ -344,8 +389,10 @@ def _advance(m: Migration, args: argparse.Namespace) -> int:
 
 
 def _rollback(m: Migration, args: argparse.Namespace) -> int:
-    m.rollback(on=not args.lift)
-    if args.lift:
+    state = m.rollback(on=not args.lift)
+    if args.lift and (state is None or state.phase in ("finished", "aborted")):
+        console.print(f"{m.logical}: no migration is running; no rollback flag is left", markup=False)
+    elif args.lift:
         console.print(f"{m.logical}: rollback lifted; the rollout split applies again", markup=False)
     else:
         console.print(

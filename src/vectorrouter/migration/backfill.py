@@ -20,7 +20,7 @@ import numpy as np
 
 from vectorrouter.errors import BackendError, ConfigurationError
 from vectorrouter.migration.cost import CostModel, LayerCostModel
-from vectorrouter.migration.parity import ParityResult, check_parity
+from vectorrouter.migration.parity import ParityResult, check_parity, record_digest
 from vectorrouter.migration.state import Checkpoint, MigrationState, StateStore
 from vectorrouter.policies.retry import Retry
 from vectorrouter.progress import progress as show_progress
@@ -194,8 +194,13 @@ class Backfill:
         return result
 
     def _todo(self, batch: list[Record], retry_ids: set[str]) -> list[Record]:
-        present = {r.id for r in self.target_backend.get(str(self.target_ns), [r.id for r in batch])}
-        return [r for r in batch if r.id not in present or r.id in retry_ids]
+        # a copy counts as done only while it matches its source: the target may hold records from an earlier
+        # migration (migrating back to a version kept by `finish`) that the source has changed since
+        present = {
+            r.id: record_digest(r)
+            for r in self.target_backend.get(str(self.target_ns), [r.id for r in batch])
+        }
+        return [r for r in batch if r.id in retry_ids or present.get(r.id) != record_digest(r)]
 
     def _copy(self, todo: list[Record], tokens: int, usd: float) -> None:
         cp = self.state.checkpoint

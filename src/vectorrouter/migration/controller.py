@@ -6,13 +6,14 @@ run in any process while the serving processes route by the same state.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vectorrouter.backends.base import IndexSpec
-from vectorrouter.errors import ConfigurationError
+from vectorrouter.errors import ConfigurationError, VectorRouterError
 from vectorrouter.migration.adapters import load_adapter
 from vectorrouter.migration.backfill import Backfill, BackfillReport, EmbedFn, versions_of
 from vectorrouter.migration.cost import CostModel, Quota
@@ -25,6 +26,25 @@ if TYPE_CHECKING:
     from vectorrouter.router import Router
 
 __all__ = ["Migration", "Plan", "QualityGate"]
+
+#: Phases after which a migration is over: nothing to roll back, advance or finish.
+_ENDED = ("finished", "aborted")
+
+
+def _check_budget(budget: float) -> float:
+    """A budget cap is an amount of money: a finite number >= 0 (``None``, no cap, is handled by callers)."""
+    if (
+        isinstance(budget, bool)
+        or not isinstance(budget, int | float)
+        or not math.isfinite(budget)
+        or budget < 0
+    ):
+        raise ConfigurationError(
+            f"{budget!r} is not a budget: the cap is the most the backfill may spend, in dollars",
+            field="budget",
+            fix="give a number >= 0 (e.g. 25), or None (no --budget) for no cap",
+        )
+    return float(budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +202,16 @@ class Migration:
         batch_size: int = 64,
         progress: bool | None = False,
     ) -> BackfillReport:
-        """Create (or resume) the migration and run the backfill until done or paused by the budget."""
+        """Create (or resume) the migration and run the backfill until done or paused by the budget.
+
+        A new migration (none recorded, or the last one ended) clears a rollback flag left behind: the flag
+        belongs to a migration, and one that has ended has nothing to roll back.
+        """
+        if budget is not None:
+            budget = _check_budget(budget)
         state = self.store.load(self.logical)
-        if state is None or state.phase in ("finished", "aborted"):
+        stale_flag = False
+        if state is None or state.phase in _ENDED:
             self.router.embeddings.spec(target)
             state = MigrationState(
                 self.logical,
@@ -195,18 +222,23 @@ class Migration:
                 adapter_path=adapter_path,
             )
             state.note("start", f"{state.source} -> {target}")
+            stale_flag = self.store.rolled_back(self.logical)
         elif state.target != target:
             raise ConfigurationError(
-                f"{self.logical} is already migrating to {state.target!r}",
+                f"{self.logical} is already migrating to {state.target!r} ({state.phase}); "
+                "one namespace has one migration at a time",
                 field="--to",
-                fix=f"finish or abort that migration first (vectorrouter migrate status {self.logical})",
+                fix=f"resume it with --to {state.target}, or take it to 100% and finish it "
+                f"(vectorrouter migrate advance / finish {self.logical}), then start the migration to "
+                f"{target}; meanwhile `vectorrouter migrate rollback {self.logical}` serves {state.source} "
+                "to every search",
             )
         else:
             if budget is not None:
                 state.budget = budget
             if adapter_path is not None:
                 state.adapter_path = adapter_path
-        return Backfill(
+        backfill = Backfill(
             self.router,
             self.store,
             state,
@@ -214,17 +246,36 @@ class Migration:
             embed=self.embed,
             batch_size=batch_size,
             progress=progress,
-        ).run()
+        )
+        if stale_flag:  # only now: a start refused above (bad target, batch size…) leaves the store as it was
+            self.store.set_rollback(self.logical, False)
+            state.note(
+                "rollback lifted", "a flag left from an earlier migration; this one starts un-rolled-back"
+            )
+        return backfill.run()
 
     def advance(self, *, force: bool = False, now: float | None = None) -> MigrationState:
         """Move the rollout to its next step; refuses without parity (new arm) or before the dwell is over."""
         state = self.state()
         now = self.clock() if now is None else now
+        if state.phase in _ENDED:
+            raise ConfigurationError(
+                f"the migration of {self.logical} to {state.target} is {state.phase}; there is no rollout to advance",
+                field="phase",
+                fix=f"start a new migration: vectorrouter migrate start {self.logical} --to VERSION",
+            )
         if state.phase not in ("backfilled", "rolling_out"):
             raise ConfigurationError(
                 f"{self.logical} is {state.phase}; the rollout starts after a complete backfill",
                 field="phase",
                 fix=f"run: vectorrouter migrate start {self.logical} --to {state.target}",
+            )
+        if self.store.rolled_back(self.logical):  # even with --force: the flag holds every step
+            raise ConfigurationError(
+                f"{self.logical} is rolled back (every search is served by {state.source}); "
+                "the rollout does not move while the flag is set",
+                field="rollback",
+                fix=f"lift the flag first: vectorrouter migrate rollback {self.logical} --lift",
             )
         lost = self.store.failures(self.logical)
         if state.schedule.arm == "new" and lost:
@@ -312,19 +363,75 @@ class Migration:
         self.advance(now=now)
         return True, []
 
-    def rollback(self, *, on: bool = True) -> None:
-        """Flip the flag: every process serves the old version on its next search (``on=False`` lifts it)."""
-        self.store.set_rollback(self.logical, on)
+    def rollback(self, *, on: bool = True) -> MigrationState | None:
+        """Flip the flag: every process serves the old version on its next search (``on=False`` lifts it).
+
+        Only a migration under way can be rolled back: with none recorded (or the last one aborted) there is
+        no old version to fall back to, and after ``finish`` the new version is the active one (the old one
+        is no longer dual-written, or was dropped). Both refuse and write nothing. Lifting always clears the
+        flag, so a stale one can be removed. Returns the migration's state (``None`` when there is none).
+        """
         state = self.store.load(self.logical)
-        if state is not None:
-            state.note("rollback" if on else "rollback lifted")
-            self.store.save(state)
+        if not on:
+            self.store.set_rollback(self.logical, False)
+            if state is not None and state.phase not in _ENDED:
+                state.note("rollback lifted")
+                self.store.save(state)
+            return state
+        self._check_rollback(state)
+        self.store.set_rollback(self.logical, True)
+        # a finish that ran between the check and the flip would make the flag send searches to a retired
+        # version: read the state again and take the flag back if so
+        state = self.store.load(self.logical)
+        try:
+            self._check_rollback(state)
+        except ConfigurationError:
+            self.store.set_rollback(self.logical, False)
+            raise
+        assert state is not None
+        state.note("rollback")
+        self.store.save(state)
+        return state
+
+    def _check_rollback(self, state: MigrationState | None) -> None:
+        if state is None or state.phase == "aborted":
+            try:
+                active = f" (its searches go to the active version, {self.source_version()})"
+            except VectorRouterError:  # a name nobody wrote: there is nothing to serve either
+                active = ""
+            raise ConfigurationError(
+                f"no migration of {self.logical} is running, so there is nothing to roll back{active}",
+                field="NAMESPACE",
+                fix=f"roll back only a migration under way (vectorrouter migrate status {self.logical})",
+            )
+        if state.phase == "finished":
+            dropped = any(h["action"] == "finish" and "old dropped" in h["detail"] for h in state.history)
+            raise ConfigurationError(
+                f"the migration of {self.logical} to {state.target} is finished: {state.target} is the active "
+                f"version, and {state.source} "
+                + ("was dropped" if dropped else "no longer receives writes")
+                + "; a rollback would serve "
+                + ("nothing" if dropped else "stale records"),
+                field="phase",
+                fix=f"to go back, start a new migration to the old model: vectorrouter migrate start "
+                f"{self.logical} --to {state.source}",
+            )
 
     def finish(self, *, drop_old: bool = False) -> MigrationState:
         """Make the new version the active one; retire the old version's data only with ``drop_old``."""
         state = self.state()
+        if state.phase in _ENDED:
+            raise ConfigurationError(
+                f"the migration of {self.logical} to {state.target} is already {state.phase}",
+                field="phase",
+                fix=f"nothing to do (vectorrouter migrate status {self.logical})",
+            )
         if self.store.rolled_back(self.logical):
-            raise ConfigurationError("the rollback flag is set", field="rollback", fix="lift it first")
+            raise ConfigurationError(
+                "the rollback flag is set",
+                field="rollback",
+                fix=f"lift it first: vectorrouter migrate rollback {self.logical} --lift",
+            )
         if not state.parity_passed or state.step != state.schedule.last or state.schedule.arm != "new":
             raise ConfigurationError(
                 f"finish needs the new arm at 100% with parity passed (now: {state.phase}, "

@@ -103,6 +103,27 @@ class Quota:
     requests_per_minute: float | None = None
     batch_size: int = 64
 
+    def __post_init__(self) -> None:
+        for name in ("tokens_per_minute", "requests_per_minute"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                raise ConfigurationError(
+                    f"{value!r} is not a rate: a quota is a number above 0 per minute",
+                    field=name,
+                    fix="use e.g. 1000000 tokens or 3000 requests a minute, or None for no limit",
+                )
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigurationError(
+                f"{self.batch_size!r} is not a batch size",
+                field="batch_size",
+                fix="use a whole number >= 1, e.g. 64",
+            )
+
     def seconds_for(self, documents: int, tokens: int) -> float | None:
         """Time a re-embed of this size takes at the quota (``None`` when nothing limits it)."""
         limits = []

@@ -75,6 +75,8 @@ _MIRRORING = ("backfilling", "paused", "backfilled", "rolling_out", "finished")
 class MigrationResolver:
     """Routes searches by the migration state: rollback flag first, then the sticky split, gated on parity.
 
+    A finished migration routes to its new version whatever the flag says (it rolls nothing back any more).
+
     A store it cannot read makes it answer ``None``: the catalog's active version, which is the old version
     until ``migrate finish`` — so an outage of the state store degrades to the safe side.
 
@@ -126,11 +128,13 @@ class MigrationResolver:
         if state is None or state.phase == "aborted":
             return None
         old, new = _versions(state)
+        if state.phase == "finished":
+            # the new version is the active one and the old may be dropped: a flag left from before (a
+            # rollback is refused after finish) must not send searches to a retired version
+            return Route(new, "new", state.target)
         old_route = Route(old, "old", state.source)
         if rolled_back:
             return old_route  # before anything else: a rollback never touches the new version's store
-        if state.phase == "finished":
-            return Route(new, "new", state.target)
         if state.phase != "rolling_out":
             return old_route
         arm = state.split().arm_for(routing_key, salt=state.salt)

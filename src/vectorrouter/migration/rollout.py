@@ -126,16 +126,31 @@ class Schedule:
     @classmethod
     def parse(cls, text: str | Sequence[float], **kw: object) -> Schedule:
         """``"5,25,50,100"`` (or a sequence of numbers) → a schedule."""
-        if isinstance(text, str):
+        try:
+            parts: list[object] = (
+                [p for p in text.replace("→", ",").split(",") if p.strip()]
+                if isinstance(text, str)
+                else list(text)
+            )
+        except TypeError:
+            raise ConfigurationError(
+                f"steps {text!r} are not a list of percentages",
+                field="rollout.steps",
+                fix='use e.g. "5,25,50,100" or [5, 25, 50, 100]',
+            ) from None
+        steps = []
+        for part in parts:
             try:
-                steps = tuple(float(p) for p in text.replace("→", ",").split(",") if p.strip())
-            except ValueError:
+                if isinstance(part, bool):
+                    raise TypeError(part)
+                steps.append(float(part))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
                 raise ConfigurationError(
-                    f"steps {text!r} are not numbers", field="rollout.steps", fix="use e.g. 5,25,50,100"
+                    f"step {part!r} of {text!r} is not a number",
+                    field="rollout.steps",
+                    fix="use percentages, e.g. 5,25,50,100",
                 ) from None
-        else:
-            steps = tuple(float(s) for s in text)
-        return cls(steps, **kw)  # type: ignore[arg-type]
+        return cls(tuple(steps), **kw)  # type: ignore[arg-type]
 
     def split_at(self, step: int) -> Split:
         """The split at step index ``step`` (``-1``: nothing rolled out yet)."""
