@@ -32,7 +32,7 @@ from pydantic import (
 from vectorrouter.compliance.config import ComplianceConfig
 from vectorrouter.embeddings import DEFAULT_MODEL, ModelSpec, TaskSpec
 from vectorrouter.errors import ConfigurationError
-from vectorrouter.ingest import IngestQueue, MemoryQueue
+from vectorrouter.ingest import IngestQueue, IngestWorker, MemoryQueue
 from vectorrouter.ladder.config import LadderConfig
 from vectorrouter.types import parse_logical
 
@@ -186,6 +186,10 @@ class IngestConfig(_Strict):
     queue_prefix: str = "vr:ingest"
     visibility_timeout: PositiveFloat = 60.0
     max_attempts: PositiveInt = 5
+
+    def make_worker(self, router: Router, queue: IngestQueue, **options: Any) -> IngestWorker:
+        """A worker obeying this table (``max_attempts``); ``options`` are further ``IngestWorker`` arguments."""
+        return IngestWorker(router, queue, max_attempts=self.max_attempts, **options)
 
     def make_queue(self) -> IngestQueue:
         if self.queue == "memory":
@@ -432,6 +436,8 @@ kind = "tantivy"               # embedded BM25
 [ingest]
 batch_size = 64
 queue = "memory"               # memory (in-process) | redis (Redis Streams; REDIS_URL or redis_url = "...")
+                               # `vectorrouter ingest --enqueue` and `queue work` need "redis": the memory
+                               # queue lives and dies with one command
 max_attempts = 5               # store failures are retried this often, then dead-lettered (never dropped)
 
 [search]

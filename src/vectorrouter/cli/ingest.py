@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.markup import escape
 
 from vectorrouter.cli.common import add_router_args, console, open_router
+from vectorrouter.errors import ConfigurationError
+from vectorrouter.ingest import MemoryQueue
 from vectorrouter.loaders import load_path
 
 
@@ -28,8 +30,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    records = load_path(args.path, max_chars=args.max_chars)
     with open_router(args) as router:
+        if args.enqueue and isinstance(router.queue, MemoryQueue):
+            # the in-process queue ends with this command: "queued" would be a promise nobody keeps
+            raise ConfigurationError(
+                "--enqueue needs a queue that outlives this command, and the configured queue is the in-process "
+                "memory queue: whatever it holds is lost when the command exits",
+                field="[ingest] queue",
+                fix='set queue = "redis" (with redis_url = "..." or REDIS_URL) under [ingest] in vectorrouter.toml '
+                "and run `vectorrouter queue work`, or drop --enqueue to write the records directly",
+            )
+        records = load_path(args.path, max_chars=args.max_chars)
         if args.enqueue:
             events = router.enqueue(args.namespace, records, batch_size=args.batch_size)
             console.print(

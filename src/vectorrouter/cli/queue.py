@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
+from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
 from vectorrouter.cli.common import add_router_args, console, open_router, plain
-from vectorrouter.ingest import IngestWorker
+from vectorrouter.config import IngestConfig, load_config
+from vectorrouter.errors import BackendUnavailable, ConfigurationError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,9 +33,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         if name == "work":
             a.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
             a.add_argument("--consumer", default="cli-worker")
+            a.add_argument(
+                "--retry-for",
+                type=float,
+                default=60.0,
+                metavar="SECONDS",
+                help="keep retrying an unreachable queue this long, then fail (default 60)",
+            )
+
+
+def _ingest_config(args: argparse.Namespace) -> IngestConfig:
+    """The ``[ingest]`` table of the file ``open_router`` reads (the same choice), or the defaults."""
+    config: Path | None = args.config
+    if config is None and Path("vectorrouter.toml").exists() and args.data_dir is None:
+        config = Path("vectorrouter.toml")
+    return load_config(config).ingest if config is not None else IngestConfig()
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "work" and not (math.isfinite(args.retry_for) and args.retry_for >= 0):
+        raise ConfigurationError(
+            f"{args.retry_for:g} is not a number of seconds",
+            field="--retry-for",
+            fix="use e.g. --retry-for 60",
+        )
     with open_router(args) as router:
         queue = router.queue
         if args.action == "status":
@@ -59,9 +83,24 @@ def run(args: argparse.Namespace) -> int:
             moved = queue.replay(args.event_ids or None)
             console.print(f"moved {moved} dead letters back into the queue")
         else:
-            stats = IngestWorker(router, queue, consumer=args.consumer).drain(timeout=args.timeout)
+            worker = _ingest_config(args).make_worker(
+                router, queue, consumer=args.consumer, queue_retry_for=args.retry_for
+            )
+            try:
+                stats = worker.drain(timeout=args.timeout)
+            except BackendUnavailable as exc:
+                if queue.name != "redis":
+                    raise
+                raise BackendUnavailable(
+                    f"{str(exc).rstrip('.')}. Is Redis running there? Its address is [ingest] redis_url (or REDIS_URL)"
+                ) from exc
             console.print(
                 f"applied {stats.acked} events ({stats.records} records), {stats.retried} retried, "
                 f"{stats.dead} dead-lettered"
             )
+            parked = len(queue.dead_letters())
+            if parked:  # also the entries the queue itself parked as unreadable
+                console.print(
+                    f"{parked} dead letters wait in the queue: see `vectorrouter queue dead`", markup=False
+                )
     return 0

@@ -32,6 +32,9 @@ class IngestEvent:
     enqueued_at: float = field(default_factory=time.time)
     not_before: float = 0.0
     last_error: str = ""
+    #: Set only on a placeholder for a queue entry that is not a valid event (see :meth:`malformed`): the
+    #: entry's raw fields as JSON, kept verbatim so the dead-letter queue loses nothing of it.
+    raw: str = ""
 
     def retried(self, error: str, delay: float) -> IngestEvent:
         return replace(
@@ -40,6 +43,32 @@ class IngestEvent:
 
     def failed(self, error: str) -> IngestEvent:
         return replace(self, attempts=self.attempts + 1, last_error=error[:500])
+
+    @classmethod
+    def malformed(cls, raw: str, reason: str, *, event_id: str, enqueued_at: float) -> IngestEvent:
+        """A placeholder for a queue entry that cannot be read as an event, so it can be dead-lettered, listed
+        and erased like one. It holds no records (a worker has nothing to apply) and is never replayed.
+
+        The namespace is the entry's own when it names one, for the operator's benefit.
+        """
+        namespace = ""
+        try:
+            data = json.loads(json.loads(raw).get("event", ""))
+            if isinstance(data, dict) and isinstance(data.get("namespace"), str):
+                namespace = data["namespace"]
+        except (ValueError, TypeError, AttributeError):
+            pass
+        return cls(
+            namespace=namespace,
+            event_id=event_id,
+            enqueued_at=enqueued_at,
+            last_error=f"MalformedEvent: {reason}"[:500],
+            raw=raw,
+        )
+
+    @property
+    def is_malformed(self) -> bool:
+        return bool(self.raw)
 
     @property
     def record_ids(self) -> list[str]:
@@ -65,25 +94,78 @@ class IngestEvent:
             "not_before": self.not_before,
             "last_error": self.last_error,
         }
+        if self.raw:
+            data["raw"] = self.raw
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> IngestEvent:
-        d = json.loads(text)
-        return cls(
-            namespace=d["namespace"],
-            op=d["op"],
-            records=tuple(
-                Record(id=r["id"], text=r["text"], metadata=r["metadata"], vector=r["vector"])
-                for r in d["records"]
-            ),
-            ids=tuple(d["ids"]),
-            event_id=d["event_id"],
-            attempts=d["attempts"],
-            enqueued_at=d["enqueued_at"],
-            not_before=d["not_before"],
-            last_error=d["last_error"],
-        )
+        """Parse :meth:`to_json`'s output; anything else raises ``ValueError`` saying what is wrong.
+
+        The shape is checked, not just the keys: an event with an unknown ``op`` must never be applied as
+        something else (a worker treats every non-upsert as a delete).
+        """
+        try:
+            d = json.loads(text)
+        except ValueError as exc:  # also a UnicodeDecodeError
+            raise ValueError(f"not JSON ({exc})") from exc
+        try:
+            if not isinstance(d, dict):
+                raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+            missing = [k for k in _KEYS if k not in d]
+            if missing:
+                raise ValueError(f"missing {', '.join(missing)}")
+            if d["op"] not in ("upsert", "delete"):
+                raise ValueError(f"op must be 'upsert' or 'delete', got {d['op']!r}")
+            for key, types in _TYPES.items():
+                if not isinstance(d[key], types) or isinstance(d[key], bool):
+                    raise ValueError(f"{key} must be {types[0].__name__}, got {type(d[key]).__name__}")
+            if not all(isinstance(i, str) for i in d["ids"]):
+                raise ValueError("ids must be strings")
+            if not isinstance(d.get("raw", ""), str):
+                raise ValueError(f"raw must be str, got {type(d['raw']).__name__}")
+            return cls(
+                namespace=d["namespace"],
+                op=d["op"],
+                records=tuple(
+                    Record(id=r["id"], text=r["text"], metadata=r["metadata"], vector=r["vector"])
+                    for r in d["records"]
+                ),
+                ids=tuple(d["ids"]),
+                event_id=d["event_id"],
+                attempts=d["attempts"],
+                enqueued_at=float(d["enqueued_at"]),
+                not_before=float(d["not_before"]),
+                last_error=d["last_error"],
+                raw=d.get("raw", ""),
+            )
+        except ValueError:
+            raise
+        except Exception as exc:  # KeyError, TypeError, InvalidRecord in a record: all mean "not an event"
+            raise ValueError(f"not a valid event: {type(exc).__name__}: {exc}") from exc
+
+
+_KEYS = (
+    "event_id",
+    "namespace",
+    "op",
+    "records",
+    "ids",
+    "attempts",
+    "enqueued_at",
+    "not_before",
+    "last_error",
+)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "event_id": (str,),
+    "namespace": (str,),
+    "records": (list,),
+    "ids": (list,),
+    "attempts": (int,),
+    "enqueued_at": (float, int),
+    "not_before": (float, int),
+    "last_error": (str,),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,11 @@
 """The ingest queue contract, run against the in-process queue and Redis Streams (real server)."""
 
+import json
+import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 from tests.support.services import require_redis, throwaway_redis, unique_prefix
 
 from vectorrouter.errors import BackendUnavailable
@@ -114,3 +117,105 @@ def test_redis_queue_put_raises_when_the_server_is_gone_so_nothing_is_silently_l
         server.start()  # a fresh server: the unacknowledged event is gone with the old process's memory
         q.put(event(3))
         assert [d.event.records[0].id for d in q.claim("w", 10)] == ["r3"]
+
+
+# -- malformed stream entries: written by something else (or a bug); they must not stop the queue --------------
+
+MALFORMED = {
+    "no event field": {"payload": "hello"},
+    "event is not JSON": {"event": "{not json"},
+    "event is not an object": {"event": "[1, 2]"},
+    "event lacks keys": {"event": json.dumps({"namespace": "acme:docs:v1", "op": "upsert"})},
+    "unknown op": {"event": event(9).to_json().replace('"op":"upsert"', '"op":"insert"')},
+    "invalid record": {"event": event(9).to_json().replace('"id":"r9"', '"id":""')},
+}
+
+
+@pytest.fixture
+def rq() -> Iterator[RedisStreamQueue]:
+    q = RedisStreamQueue(require_redis(), prefix=unique_prefix("malformed"), visibility_timeout=0.2)
+    yield q
+    q.clear()
+    q.close()
+
+
+def raw_client(q: RedisStreamQueue) -> redis.Redis:
+    return q._redis  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_a_malformed_entry_is_dead_lettered_with_its_reason_and_raw_fields_and_the_batch_goes_on(
+    rq: RedisStreamQueue, kind: str
+) -> None:
+    rq.put(event(1))
+    raw_client(rq).xadd(rq.stream, MALFORMED[kind])
+    rq.put(event(2))
+    got = rq.claim("w1", 10)
+    assert [d.event.records[0].id for d in got] == ["r1", "r2"], (
+        "the valid entries of the batch are delivered"
+    )
+    for d in got:
+        rq.ack(d)
+    assert rq.pending() == 0, "nothing stays behind in the stream"
+    assert raw_client(rq).xpending(rq.stream, rq.group)["pending"] == 0, "nothing stuck in the pending list"
+    (dead,) = rq.dead_letters()
+    assert dead.is_malformed
+    assert dead.event_id.startswith("malformed-")
+    assert dead.last_error.startswith("MalformedEvent: stream entry ")
+    assert (dead.records, dead.attempts) == ((), 1)
+    assert json.loads(dead.raw) == MALFORMED[kind], "the raw fields are kept verbatim"
+
+
+def test_a_malformed_entry_abandoned_by_a_crashed_consumer_is_dead_lettered_on_reclaim(
+    rq: RedisStreamQueue,
+) -> None:
+    rq.put(event(1))  # creates the group
+    (d,) = rq.claim("w1", 1)
+    rq.ack(d)
+    raw_client(rq).xadd(rq.stream, {"event": "garbage"})
+    rq.put(event(2))
+    # a consumer that read both entries and died (e.g. an older worker that crashed on the garbage)
+    raw_client(rq).xreadgroup(rq.group, "crashed", {rq.stream: ">"}, count=10)
+    time.sleep(0.3)  # past the visibility timeout
+    (again,) = rq.claim("w2", 10)
+    assert again.event.records[0].id == "r2"
+    rq.ack(again)
+    assert rq.pending() == 0
+    assert [e.is_malformed for e in rq.dead_letters()] == [True]
+
+
+def test_scan_and_remove_see_malformed_entries_instead_of_crashing(rq: RedisStreamQueue) -> None:
+    rq.put(event(1))
+    raw_client(rq).xadd(rq.stream, {"payload": "hello"})
+    raw_client(rq).zadd(rq.delayed, {"not an event": time.time() + 3600})
+    raw_client(rq).hset(rq.dlq, "odd", "not an event either")
+    held = list(rq.scan())
+    assert [e.records[0].id for e in held if not e.is_malformed] == ["r1"]
+    bad = [e for e in held if e.is_malformed]
+    assert len(bad) == 3
+    assert {e.event_id for e in rq.dead_letters()} == {"odd"}
+    assert rq.remove([e.event_id for e in bad]) == 3
+    assert [e.records[0].id for e in rq.scan()] == ["r1"]
+    assert rq.pending() == 1
+
+
+def test_replay_leaves_malformed_dead_letters_where_they_are(rq: RedisStreamQueue) -> None:
+    raw_client(rq).xadd(rq.stream, {"payload": "hello"})
+    rq.put(event(1))
+    (d,) = rq.claim("w1", 10)
+    rq.dead_letter(d, "InvalidRecord: bad")
+    assert len(rq.dead_letters()) == 2
+    assert rq.replay() == 1, "only the real event goes back: the malformed one cannot be applied"
+    assert [e.is_malformed for e in rq.dead_letters()] == [True]
+    (again,) = rq.claim("w1", 10)
+    assert again.event.records[0].id == "r1"
+
+
+def test_malformed_events_are_refused_by_from_json_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="op must be"):
+        IngestEvent.from_json(MALFORMED["unknown op"]["event"])
+    with pytest.raises(ValueError, match="missing"):
+        IngestEvent.from_json(MALFORMED["event lacks keys"]["event"])
+    e = event(1)
+    assert IngestEvent.from_json(e.to_json()) == e
+    assert '"raw"' not in e.to_json(), "the wire format of a valid event is unchanged"

@@ -1,6 +1,7 @@
 """The worker applies queued events through the router; failures are retried or dead-lettered, never lost."""
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -174,3 +175,63 @@ def test_memory_queue_is_the_default() -> None:
     r = Router(embeddings=EmbeddingService([MODEL]), vector_factory=NumpyBackend)
     assert isinstance(r.queue, MemoryQueue)
     r.close()
+
+
+@pytest.fixture
+def poisoned() -> Iterator[RedisStreamQueue]:
+    queue = RedisStreamQueue(require_redis(), prefix=unique_prefix("poison"), visibility_timeout=1)
+    yield queue
+    queue.clear()
+    queue.close()
+
+
+def test_a_malformed_stream_entry_is_dead_lettered_and_the_good_events_around_it_are_applied(
+    poisoned: RedisStreamQueue,
+) -> None:
+    queue = poisoned
+    r = Router(embeddings=EmbeddingService([MODEL]), vector_factory=NumpyBackend, queue=queue)
+    r.enqueue("acme:docs", docs(2))
+    queue._redis.xadd(queue.stream, {"payload": "hello"})
+    queue._redis.xadd(queue.stream, {"event": "{not json"})
+    r.enqueue("acme:docs", docs(2, start=2))
+    stats = IngestWorker(r, queue).drain(timeout=10)
+    assert (stats.acked, stats.records) == (2, 4)
+    assert r.count("acme:docs") == 4
+    assert queue.pending() == 0
+    dead = queue.dead_letters()
+    assert [e.is_malformed for e in dead] == [True, True]
+    assert {e.raw for e in dead} == {'{"payload": "hello"}', '{"event": "{not json"}'}
+    r.close()
+
+
+def test_drain_gives_up_on_a_dead_redis_naming_its_url_instead_of_hanging() -> None:
+    with throwaway_redis() as server:
+        queue = RedisStreamQueue(server.url, prefix="w", socket_timeout=0.3)
+        r = Router(embeddings=EmbeddingService([MODEL]), vector_factory=NumpyBackend, queue=queue)
+        server.kill()
+        worker = IngestWorker(r, queue, queue_retry_for=0.5)
+        with pytest.raises(BackendUnavailable, match=server.url):
+            worker.drain()  # no timeout: the old worker looped forever here
+        r.close()
+
+
+def test_drain_picks_up_a_redis_that_comes_back_within_the_retry_window() -> None:
+    with throwaway_redis() as server:
+        queue = RedisStreamQueue(server.url, prefix="w", socket_timeout=0.3)
+        r = Router(embeddings=EmbeddingService([MODEL]), vector_factory=NumpyBackend, queue=queue)
+        server.kill()
+        worker = IngestWorker(r, queue, queue_retry_for=20, queue_backoff_max=0.2)
+        outcome: list[object] = []
+        t = threading.Thread(target=lambda: outcome.append(worker.drain(timeout=30)))
+        t.start()
+        time.sleep(0.5)
+        assert worker.queue_unreachable_for is not None, "the worker noticed the outage"
+        server.start()
+        t.join(15)
+        assert not t.is_alive()
+        assert outcome == [worker.stats], "drain returned normally once Redis answered again"
+        assert worker.stats.queue_errors >= 1
+        assert worker.queue_unreachable_for is None
+        r.enqueue("acme:docs", docs(3))
+        assert worker.drain(timeout=10).acked == 1
+        r.close()
