@@ -17,7 +17,7 @@ from rich.text import Text
 
 from vectorrouter.router import Router
 
-__all__ = ["add_router_args", "console", "open_router", "plain"]
+__all__ = ["add_router_args", "config_path", "console", "open_router", "plain"]
 
 # Off a terminal (pipes, logs, CI) rich would fold tables to 80 columns; a wider fixed width stays readable.
 console = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
@@ -48,11 +48,18 @@ def add_router_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_router(args: argparse.Namespace) -> Router:
-    """The router a command works on: ``--config``, else ./vectorrouter.toml, else ``Router.embedded``."""
+def config_path(args: argparse.Namespace) -> Path | None:
+    """The configuration file a command reads: ``--config``, else ./vectorrouter.toml (unless ``--data-dir``
+    asks for the embedded default), else None."""
     config: Path | None = args.config
     if config is None and Path("vectorrouter.toml").exists() and args.data_dir is None:
         config = Path("vectorrouter.toml")
+    return config
+
+
+def open_router(args: argparse.Namespace) -> Router:
+    """The router a command works on: :func:`config_path`'s file, else ``Router.embedded``."""
+    config = config_path(args)
     if config is not None:
         return Router.from_config(config)
     return Router.embedded(args.data_dir or Path(".vectorrouter"))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
-from vectorrouter.cli.common import add_router_args, console, open_router, plain
+from vectorrouter.cli.common import add_router_args, config_path, console, open_router, plain
 from vectorrouter.config import IngestConfig, load_config
 from vectorrouter.errors import BackendUnavailable, ConfigurationError
 
@@ -44,9 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _ingest_config(args: argparse.Namespace) -> IngestConfig:
     """The ``[ingest]`` table of the file ``open_router`` reads (the same choice), or the defaults."""
-    config: Path | None = args.config
-    if config is None and Path("vectorrouter.toml").exists() and args.data_dir is None:
-        config = Path("vectorrouter.toml")
+    config = config_path(args)
     return load_config(config).ingest if config is not None else IngestConfig()
 
 
