@@ -31,10 +31,10 @@ from pydantic import (
 
 from vectorrouter.compliance.config import ComplianceConfig
 from vectorrouter.embeddings import DEFAULT_MODEL, ModelSpec, TaskSpec
-from vectorrouter.errors import ConfigurationError
+from vectorrouter.errors import ConfigurationError, InvalidNamespace
 from vectorrouter.ingest import IngestQueue, IngestWorker, MemoryQueue
 from vectorrouter.ladder.config import LadderConfig
-from vectorrouter.types import parse_logical
+from vectorrouter.types import Namespace, parse_logical
 
 if TYPE_CHECKING:
     from vectorrouter.embeddings import EmbeddingService, LayeredCache
@@ -262,8 +262,20 @@ class RouterConfig(_Strict):
                 f"default_model {self.default_model!r} is not declared under [models] "
                 f"(declared: {', '.join(sorted(self.models)) or 'none'})"
             )
+        for version in self.models:
+            try:
+                Namespace("t", "f", version)
+            except InvalidNamespace:
+                raise ValueError(
+                    f"models.{version}: a model version appears in namespace names (tenant:feature:version), so "
+                    "it must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+                ) from None
         for logical, ns in self.namespaces.items():
-            parse_logical(logical)
+            if parse_logical(logical)[2] is not None:
+                raise ValueError(
+                    f"namespaces.{logical}: name the namespace without its version (tenant:feature); its model "
+                    "line chooses the version new writes use"
+                )
             if ns.model not in self.models:
                 raise ValueError(f"namespaces.{logical}.model {ns.model!r} is not declared under [models]")
         self.ladder.check(self.vector_store.kind, self.keyword_store.kind)

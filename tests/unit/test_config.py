@@ -32,6 +32,14 @@ def test_the_init_template_validates(tmp_path: Path) -> None:
         ({"vector_stor": {}}, "vector_stor: unknown key. Fix: did you mean 'vector_store'"),
         ({"namespaces": {"acme:docs": {"model": "x"}}}, "namespaces.acme:docs.model 'x' is not declared"),
         (
+            {"models": {"h:0": {"provider": "hash", "dimensions": 8}}, "default_model": "h:0"},
+            "models.h:0: a model version appears in namespace names",
+        ),
+        (
+            {"namespaces": {"acme:support:minilm-l6": {"model": "minilm-l6"}}},
+            "namespaces.acme:support:minilm-l6: name the namespace without its version (tenant:feature)",
+        ),
+        (
             {"models": {"m": {"provider": "hash", "dimensions": 8, "metric": "l2"}}, "default_model": "m"},
             "models.m.metric",
         ),
