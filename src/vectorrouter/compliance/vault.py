@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS vr_vault (
     created_at {bigint} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vr_vault_digest_key ON vr_vault (digest_key);
-CREATE INDEX IF NOT EXISTS vr_vault_seal_key ON vr_vault (seal_key)
+CREATE INDEX IF NOT EXISTS vr_vault_seal_key ON vr_vault (seal_key);
+CREATE INDEX IF NOT EXISTS vr_vault_seal_created ON vr_vault (seal_key, created_at)
 """
 _KINDS = ("doc", "user")
 
@@ -65,6 +66,7 @@ class IdentityVault:
         self.db = db
         self.keyring = keyring
         db.script(_DDL)
+        self._checked_key = ""  # the active key whose secret was checked against the stored rows
 
     def _seal(self, entry: VaultEntry) -> tuple[str, str, str, str, bytes, bytes, int]:
         parts = split_digest(entry.digest)
@@ -91,9 +93,42 @@ class IdentityVault:
             ) from None
         return plain.decode("utf-8")
 
+    def _wrong_secret(self, kid: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"key {kid!r} has a different secret than when the stored data was written (the "
+            f"{self.count(seal_key=kid)} identities sealed under it do not open with it, unless "
+            "those rows were altered): identifiers derived with it match nothing stored, so "
+            "nothing can be looked up, written or erased",
+            field="compliance.keys",
+            fix=f"give {kid!r} back the secret the data was written with. To change secrets, "
+            f"put a new key id first and keep {kid!r} with its old secret "
+            f"('<new id>=<new secret>,{kid}=<old secret>'); never give a key id a new secret",
+        )
+
+    def _check_active_key(self) -> None:
+        """Before this vault's first write under the active key: the newest row already sealed under that key
+        id must open, or the configured secret is not the one the data was written with (writing on would
+        mix two secrets under one key id, and the new rows could never be read once the secret is fixed)."""
+        kid = self.keyring.active.key_id
+        if kid == self._checked_key:
+            return
+        rows = self.db.query(
+            "SELECT digest, kind, seal_key, nonce, sealed FROM vr_vault WHERE seal_key = ? "
+            "ORDER BY created_at DESC, digest DESC LIMIT 1",
+            (kid,),
+        )
+        try:
+            for row in rows:
+                self._open(*row)
+        except IntegrityError as exc:
+            raise self._wrong_secret(kid) from exc
+        self._checked_key = kid
+
     def put(self, entries: Iterable[VaultEntry]) -> None:
         """Store identities; a digest already present is left as it is (same digest, same identity)."""
         rows = [self._seal(e) for e in entries]
+        if rows:
+            self._check_active_key()
         self.db.executemany(
             "INSERT INTO vr_vault VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest) DO NOTHING",
             rows,
@@ -149,16 +184,7 @@ class IdentityVault:
                     for row in rows:  # none when another process just erased the last of them
                         self._open(*row)
                 except IntegrityError as exc:
-                    raise ConfigurationError(
-                        f"key {kid!r} has a different secret than when the stored data was written (the "
-                        f"{self.count(seal_key=kid)} identities sealed under it do not open with it, unless "
-                        "those rows were altered): identifiers derived with it match nothing stored, so "
-                        "nothing can be looked up or erased",
-                        field="compliance.keys",
-                        fix=f"give {kid!r} back the secret the data was written with. To change secrets, "
-                        f"put a new key id first and keep {kid!r} with its old secret "
-                        f"('<new id>=<new secret>,{kid}=<old secret>'); never give a key id a new secret",
-                    ) from exc
+                    raise self._wrong_secret(kid) from exc
 
     def count(self, *, digest_key: str | None = None, seal_key: str | None = None) -> int:
         sql, params = "SELECT COUNT(*) FROM vr_vault WHERE 1=1", []

@@ -116,7 +116,8 @@ def test_data_written_under_one_key_id_with_two_secrets_is_refused_with_either(d
     _seed(s)
     s.compliance.close()
     wrong = _reopen(s, db, Keyring({"k1": OTHER}))
-    _seed(wrong, "bob")  # ingest does not check: bob's identities are sealed with the other secret
+    wrong.compliance.vault._checked_key = "k1"  # as before ingest checked: bob's rows sealed with OTHER
+    _seed(wrong, "bob")
     with pytest.raises(ConfigurationError, match="key 'k1' has a different secret"):
         wrong.router.forget("bob")  # the oldest rows do not open
     wrong.compliance.close()
@@ -125,6 +126,23 @@ def test_data_written_under_one_key_id_with_two_secrets_is_refused_with_either(d
         right.router.forget("alice")  # the newest rows do not open
     assert right.router.count("acme:docs") == 6
     right.compliance.close()
+
+
+def test_ingest_with_another_secret_for_the_key_is_refused_before_anything_is_written(db: str) -> None:
+    s = build(db)
+    _seed(s)
+    before = _state(s)
+    s.compliance.close()
+    wrong = _reopen(s, db, Keyring({"k1": OTHER}))
+    with pytest.raises(ConfigurationError, match="key 'k1' has a different secret") as caught:
+        _seed(wrong, "bob")
+    assert "looked up, written or erased" in str(caught.value)
+    assert _state(wrong) == before  # no vault row, index row or record written
+    wrong.compliance.close()
+    rotated = _reopen(s, db, Keyring({"k2": OTHER, "k1": SECRET}))  # a new key id first: the right way
+    _seed(rotated, "bob")
+    assert [rotated.router.count(ns) for ns in NAMESPACES] == [6, 6]
+    rotated.compliance.close()
 
 
 def test_an_empty_vault_has_nothing_to_check(db: str) -> None:
