@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from vectorrouter.compliance._db import database_url
 from vectorrouter.compliance.config import ComplianceConfig
 from vectorrouter.embeddings import DEFAULT_MODEL, ModelSpec, TaskSpec
 from vectorrouter.errors import ConfigurationError, InvalidNamespace
@@ -279,6 +280,11 @@ class RouterConfig(_Strict):
             if ns.model not in self.models:
                 raise ValueError(f"namespaces.{logical}.model {ns.model!r} is not declared under [models]")
         self.ladder.check(self.vector_store.kind, self.keyword_store.kind)
+        if self.compliance is not None and self.compliance.database != "env":
+            try:  # refused here, before building opens the catalog and caches under `path`
+                database_url(self.compliance.database)
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
         if self.compliance is not None and self.compliance.residency is not None:
             self._step_names()  # every residency store names a step of the ladder
         return self
