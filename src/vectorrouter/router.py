@@ -327,9 +327,17 @@ class Router:
         ns = self._namespace_for_write(namespace)
         spec = self.embeddings.spec(ns.model_version)
         by_id: dict[str, Record] = {}
-        for i, item in enumerate(_many(items)):
-            rec = _to_record(item, i)
+        given = 0
+        for given, item in enumerate(_many(items), start=1):
+            rec = _to_record(item, given - 1)
             by_id[rec.id] = rec  # last write of an id wins, as it would across two calls
+        if given > len(by_id):
+            log.warning(
+                "%s: %d of %d items repeat an id given earlier in the same call; the last of each is kept",
+                ns,
+                given - len(by_id),
+                given,
+            )
         records = run_hooks(self.hooks, list(by_id.values()), IngestContext(ns, spec))
         self._check_vectors(spec, ns, records)
         return ns, records

@@ -412,3 +412,18 @@ def test_vectors_must_hold_finite_numbers(value: object, message: str) -> None:
     with pytest.raises(InvalidRecord, match="record 'v' in namespace acme:docs:hash-256: " + message):
         router.ingest("acme:docs", [Record(id="v", text="t", vector=vector)])  # type: ignore[arg-type]
     assert router.get("acme:docs", ["v"]) == [], "nothing was written"
+
+
+def test_repeated_ids_in_one_call_keep_the_last_and_say_so(
+    router: Router, caplog: pytest.LogCaptureFixture
+) -> None:
+    items = [{"id": "a", "text": "first"}, {"id": "b", "text": "other"}, {"id": "a", "text": "second"}]
+    with caplog.at_level("WARNING", logger="vectorrouter"):
+        report = router.ingest("acme:docs", items)
+    assert report.written == 2
+    assert [r.text for r in router.get("acme:docs", ["a"])] == ["second"]
+    assert "acme:docs:hash-256: 1 of 3 items repeat an id given earlier in the same call" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vectorrouter"):
+        router.ingest("acme:docs", items[:2])
+    assert "repeat an id" not in caplog.text
