@@ -97,6 +97,16 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         where = f"models.{self.version}"
+        if (
+            isinstance(self.dimensions, bool)
+            or not isinstance(self.dimensions, int | np.integer)
+            or self.dimensions <= 0
+        ):
+            raise ConfigurationError(
+                f"dimensions must be a positive integer, got {self.dimensions!r}",
+                field=f"{where}.dimensions",
+                fix="declare the width of the model's vectors, e.g. dimensions = 384",
+            )
         if self.lifecycle not in ("testing", "current", "retiring"):
             raise ConfigurationError(
                 f"unknown lifecycle {self.lifecycle!r}",
@@ -175,6 +185,15 @@ class ModelSpec:
                     f"model version {self.version!r}: it is declared with dimensions = {self.dimensions} "
                     f"but its provider returned {arr.shape[1]}-d vectors (fix models.{self.version}.dimensions)"
                 ),
+            )
+        finite = np.isfinite(arr).all(axis=1)
+        if not finite.all():
+            row = int(np.argmin(finite))
+            raise ConfigurationError(
+                f"model {self.version!r} returned a vector holding NaN or infinity for text {row} of {n}; "
+                "nothing was cached or stored",
+                field=f"models.{self.version}.provider",
+                fix="check the provider (a half-precision model can overflow on long inputs)",
             )
         return arr
 

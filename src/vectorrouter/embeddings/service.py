@@ -219,6 +219,10 @@ class EmbeddingService:
             raise InvalidRecord(f"task must be 'query' or 'document', got {task!r}")
         if isinstance(texts, str):
             raise InvalidRecord("texts must be a list of strings, not one string")
+        texts = list(texts)  # a generator is read once, here, before any key is claimed
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InvalidRecord(f"texts[{i}] is {type(text).__name__}, not a string; embed text only")
         if not texts:
             return np.zeros((0, spec.dimensions), dtype=np.float32)
         self._lifecycle_check(spec)
@@ -233,25 +237,24 @@ class EmbeddingService:
         vectors = self.cache.get_many(list(keys.values()))
         missing = {k.key: norm for norm, k in keys.items() if k.key not in vectors}
         owned, waiting = self._flight.claim(list(missing))
-        if owned and self.cache.layers and isinstance(self.cache.layers[0], MemoryLayer):
-            # an owner may have finished between our lookup and our claim: its vectors are in L1 by now
-            late = self.cache.layers[0].get_many([keys[missing[k]] for k in owned])
-            for key, vec in late.items():
-                self._flight.resolve(key, vec)
-            vectors.update(late)
-            owned = [k for k in owned if k not in late]
-
-        hits = sum(keys[n].key in vectors for n in norms)
-        self.costs.record(
-            version,
-            tenant,
-            requested=len(texts),
-            cache_hits=hits,
-            deduplicated=len(texts) - hits - len(owned),
-        )
-
         errors: list[BaseException] = []
-        try:
+        try:  # from the claim on, whatever fails must release the claimed keys
+            if owned and self.cache.layers and isinstance(self.cache.layers[0], MemoryLayer):
+                # an owner may have finished between our lookup and our claim: its vectors are in L1 by now
+                late = self.cache.layers[0].get_many([keys[missing[k]] for k in owned])
+                for key, vec in late.items():
+                    self._flight.resolve(key, vec)
+                vectors.update(late)
+                owned = [k for k in owned if k not in late]
+
+            hits = sum(keys[n].key in vectors for n in norms)
+            self.costs.record(
+                version,
+                tenant,
+                requested=len(texts),
+                cache_hits=hits,
+                deduplicated=len(texts) - hits - len(owned),
+            )
             self._embed_owned(spec, rt, task, tenant, owned, missing, keys, vectors, errors, progress)
         except BaseException as exc:
             self._flight.fail(owned, exc)  # waiters must never hang on keys this caller gave up on

@@ -424,3 +424,64 @@ def test_quota_limiter_refunds_a_refused_call_and_learns_the_billing_ratio() -> 
     assert clock.sleeps[-1] == pytest.approx(0.0)
     assert q.calibration == pytest.approx(0.7 + 0.3 * 0.5)
     assert q.tokens.available == pytest.approx(5.0)
+
+
+# -- input and provider output ----------------------------------------------------------------------
+def test_a_generator_of_texts_is_embedded_and_later_calls_do_not_hang() -> None:
+    emb = Recording()
+    svc = make(emb)
+    out = svc.embed("v1", (t for t in ["alpha", "beta"]), "query")  # type: ignore[arg-type]
+    assert out.shape == (2, 8)
+    # before, a generator failed after its keys were claimed, and this call waited on them forever
+    done: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: done.append(svc.embed("v1", ["alpha", "gamma"], "query")))
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "a later call hung on keys an earlier call claimed"
+    assert np.allclose(done[0][0], out[0])
+
+
+@pytest.mark.parametrize("bad", [None, 7, b"bytes"])
+def test_a_text_that_is_not_a_string_is_named_and_claims_nothing(bad: object) -> None:
+    emb = Recording()
+    svc = make(emb)
+    with pytest.raises(InvalidRecord, match=rf"texts\[1\] is {type(bad).__name__}, not a string"):
+        svc.embed("v1", ["fine", bad], "document")  # type: ignore[list-item]
+    assert emb.batches == []
+    assert svc.embed("v1", ["fine"], "document").shape == (1, 8)
+
+
+def test_a_numpy_array_of_texts_is_read_as_a_list() -> None:
+    svc = make(Recording())
+    assert svc.embed("v1", np.array(["alpha", "beta"]), "query").shape == (2, 8)  # type: ignore[arg-type]
+
+
+class NaNOnSecond:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str], task: Task) -> np.ndarray:
+        self.calls += 1
+        out = HashEmbedder(8).embed(texts, task)
+        if len(out) > 1:
+            out[1, 3] = np.nan
+        return out
+
+
+def test_a_provider_returning_nan_is_an_error_and_nothing_is_cached() -> None:
+    emb = NaNOnSecond()
+    svc = make(emb)
+    with pytest.raises(
+        ConfigurationError, match=r"models\.v1\.provider: model 'v1' returned a vector holding NaN"
+    ):
+        svc.embed("v1", ["alpha", "beta"], "document")
+    assert svc.embed("v1", ["alpha"], "document").shape == (1, 8)
+    assert emb.calls == 2, "alpha was not cached from the batch that held a NaN"
+
+
+@pytest.mark.parametrize("dims", [0, -3, 2.5, True])
+def test_a_model_needs_a_positive_integer_width(dims: object) -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"models\.v1\.dimensions: dimensions must be a positive integer"
+    ):
+        spec(dims=dims)  # type: ignore[arg-type]
