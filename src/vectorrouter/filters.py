@@ -28,10 +28,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
-from vectorrouter.errors import InvalidFilter
+from vectorrouter.errors import InvalidFilter, UnsupportedFilter
 from vectorrouter.types import RESERVED_PREFIX
 
 __all__ = [
+    "EXACT_FLOAT_LIMIT",
     "OPERATORS",
     "And",
     "Eq",
@@ -46,6 +47,7 @@ __all__ = [
     "Range",
     "and_all",
     "field_filters",
+    "float_exact",
 ]
 
 FilterValue: TypeAlias = str | int | float | bool
@@ -358,6 +360,25 @@ def and_all(*filters: Filter | None) -> Filter | None:
     if len(kept) == 1:
         return kept[0]
     return And(tuple(kept))
+
+
+#: A store that keeps numbers as 64-bit floats matches integers exactly only below this magnitude.
+EXACT_FLOAT_LIMIT = 2**53
+
+
+def float_exact(backend: str, field: str, value: FilterValue) -> FilterValue:
+    """``value``, or :class:`UnsupportedFilter` when ``backend`` (which keeps numbers as 64-bit floats) could
+    not match it exactly: a condition on 2**53 + 1 would also match 2**53.
+
+    >>> float_exact("pinecone", "n", 2**53 + 1)
+    Traceback (most recent call last):
+    vectorrouter.errors.UnsupportedFilter: pinecone cannot express the number 9007199254740993 in a filter on 'n' (exact only within ±2**53); refusing to drop the condition. Rewrite the filter with supported operators or search another store.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= EXACT_FLOAT_LIMIT:
+        raise UnsupportedFilter(
+            backend, f"the number {value!r} in a filter on {field!r} (exact only within ±2**53)"
+        )
+    return value
 
 
 def field_filters(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:

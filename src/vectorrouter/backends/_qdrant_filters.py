@@ -29,13 +29,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from vectorrouter.errors import UnsupportedFilter
-from vectorrouter.filters import And, Eq, Exists, Filter, FilterValue, In, Ne, Nin, Not, Or, Range
+from vectorrouter.filters import (
+    EXACT_FLOAT_LIMIT,
+    And,
+    Eq,
+    Exists,
+    Filter,
+    FilterValue,
+    In,
+    Ne,
+    Nin,
+    Not,
+    Or,
+    Range,
+    float_exact,
+)
 
 __all__ = ["EXACT_NUMBER_LIMIT", "QdrantTarget", "quote_key", "scoped_filter", "translate_filter"]
 
 #: Beyond this magnitude a 64-bit float no longer represents every integer, so equality and range
 #: comparisons inside Qdrant could disagree with ours.
-EXACT_NUMBER_LIMIT = 2**53
+EXACT_NUMBER_LIMIT = EXACT_FLOAT_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +77,7 @@ def quote_key(field: str, backend: str) -> str:
 
 
 def _number(value: float | int, field: str, backend: str) -> float | int:
-    if abs(value) >= EXACT_NUMBER_LIMIT:
-        raise UnsupportedFilter(
-            backend, f"the number {value!r} in a filter on {field!r} (exact only within ±2**53)"
-        )
+    float_exact(backend, field, value)
     return value
 
 

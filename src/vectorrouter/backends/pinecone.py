@@ -41,7 +41,7 @@ from vectorrouter.errors import (
     UnsupportedFilter,
     VectorRouterError,
 )
-from vectorrouter.filters import And, Eq, Exists, Filter, In, Ne, Nin, Not, Or, Range
+from vectorrouter.filters import And, Eq, Exists, Filter, In, Ne, Nin, Not, Or, Range, float_exact
 from vectorrouter.types import RESERVED_PREFIX, Hit, MetaValue, Record
 
 __all__ = ["PineconeBackend", "from_config", "map_pinecone_error", "to_pinecone_filter"]
@@ -112,9 +112,13 @@ def to_pinecone_filter(f: Filter) -> dict[str, Any]:
     {'$or': [{'lang': {'$ne': 'en'}}, {'lang': {'$exists': False}}]}
     """
     if isinstance(f, Eq):
-        return {f.field: {"$eq": f.value}}
+        return {f.field: {"$eq": float_exact(NAME, f.field, f.value)}}
     if isinstance(f, Ne):
-        return _or({f.field: {"$ne": f.value}}, _missing(f.field))
+        return _or({f.field: {"$ne": float_exact(NAME, f.field, f.value)}}, _missing(f.field))
+    if isinstance(f, In | Nin | Range):
+        for v in f.values if isinstance(f, In | Nin) else (f.gt, f.gte, f.lt, f.lte):
+            if v is not None:
+                float_exact(NAME, f.field, v)  # Pinecone keeps numbers as 64-bit floats
     if isinstance(f, In):
         if any(isinstance(v, bool) for v in f.values):  # $in takes strings and numbers only
             return _or(*(to_pinecone_filter(Eq(f.field, v)) for v in f.values))

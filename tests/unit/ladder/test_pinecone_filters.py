@@ -105,3 +105,25 @@ def test_metadata_pinecone_cannot_hold_is_refused(metadata: dict[str, object], m
 def test_oversized_text_is_refused_before_any_write() -> None:
     with pytest.raises(InvalidRecord, match="Pinecone allows 40960"):
         to_metadata(Record(id="r", text="x" * 50_000))
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        Eq("n", 2**53 + 1),
+        Ne("n", -(2**60)),
+        In("n", ("a", 2**53)),
+        Nin("n", (1, 2**54)),
+        Range("n", gt=1e17),
+        Not(Eq("n", 2**53 + 1)),
+        Eq("n", 1) | Range("n", lte=2**53),
+    ],
+)
+def test_numbers_pinecone_cannot_hold_exactly_are_refused_not_rounded(flt: Filter) -> None:
+    # Pinecone keeps numbers as 64-bit floats: a condition on 2**53 + 1 would also match 2**53
+    with pytest.raises(UnsupportedFilter, match=r"exact only within ±2\*\*53"):
+        to_pinecone_filter(flt)
+
+
+def test_the_largest_exact_integer_still_passes() -> None:
+    assert to_pinecone_filter(Eq("n", 2**53 - 1)) == {"n": {"$eq": 2**53 - 1}}
