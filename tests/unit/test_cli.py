@@ -157,3 +157,15 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(workdir: Path) -> None
         assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err, err
     assert "BrokenPipeError" not in err, err
+
+
+def test_a_file_where_the_data_folder_belongs_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a folder")
+    assert main(["namespaces", "--data-dir", "afile"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert "afile" in err
+    assert "Traceback" not in err

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -65,6 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout at /dev/null so the interpreter's last flush does not raise the same error again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # what a shell reports for a tool ended by SIGPIPE
+    except (OSError, sqlite3.Error) as exc:
+        # a path that is a file where a folder belongs, a folder where a file belongs, a database that will not
+        # open: the system's message names the path; -vv shows where it came from
+        logging.getLogger("vectorrouter.cli").debug("%s failed", args.command, exc_info=True)
+        what = "sqlite: " if isinstance(exc, sqlite3.Error) else ""
+        print(f"error: {what}{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
