@@ -11,6 +11,7 @@ import pytest
 
 from vectorrouter import TEST_MODEL, ConfigurationError, Router
 from vectorrouter.evaluation import (
+    CORPUS_KEY,
     PUBLISHED,
     BeirQuery,
     DatasetError,
@@ -21,6 +22,7 @@ from vectorrouter.evaluation import (
     rank_run,
     recall_at_k,
     report_json,
+    stored_corpus,
 )
 
 SECRET = "goldsecretword"  # lives only in query metadata: it must never reach an index
@@ -39,10 +41,17 @@ QUERIES = [
 QRELS = "query-id\tcorpus-id\tscore\r\nq1\td1\t1\r\nq1\td2\t1\r\nq2\td4\t2\r\n"
 
 
-def write_beir(root: Path, *, corpus: list[dict[str, object]] = CORPUS, qrels: str = QRELS) -> Path:
-    (root / "qrels").mkdir(parents=True)
-    (root / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
-    (root / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in QUERIES))
+def write_beir(
+    root: Path,
+    *,
+    corpus: list[dict[str, object]] = CORPUS,
+    qrels: str = QRELS,
+    queries: list[dict[str, object]] = QUERIES,
+    eol: str = "\n",
+) -> Path:
+    (root / "qrels").mkdir(parents=True, exist_ok=True)
+    (root / "corpus.jsonl").write_bytes("".join(json.dumps(d) + eol for d in corpus).encode())
+    (root / "queries.jsonl").write_bytes("".join(json.dumps(q) + eol for q in queries).encode())
     (root / "qrels" / "test.tsv").write_bytes(qrels.encode())
     return root
 
@@ -85,11 +94,67 @@ def test_queries_without_relevant_documents_are_not_evaluated(tmp_path: Path) ->
         ("q1\td1\t1\nq1\td2\tyes\n", r"test\.tsv:2: score 'yes'"),
         ("q1\tnope\t1\n", "document 'nope'"),
         ("q7\td1\t1\n", "query 'q7'"),
+        # a first line with a number that is not an integer is a bad judgement, not a header to skip
+        ("q1\td1\t1.0\nq2\td4\t1\n", r"test\.tsv:1: score '1\.0' is not an integer"),
+        ("q1\td1\t1\nq2\td4\t1.5\n", r"test\.tsv:2: score '1\.5' is not an integer"),
+        # nothing relevant: scoring would print a table of zeros
+        ("query-id\tcorpus-id\tscore\r\n", r"test\.tsv: no query has a relevant document.*no judgements"),
+        ("q1\td1\t0\nq2\td4\t-1\n", r"test\.tsv: no query has a relevant document.*all 2 judgements"),
     ],
 )
 def test_bad_qrels_name_the_problem(tmp_path: Path, qrels: str, message: str) -> None:
     with pytest.raises(DatasetError, match=message):
         load_beir(write_beir(tmp_path / "d", qrels=qrels))
+
+
+@pytest.mark.parametrize(
+    "qrels",
+    [
+        "q1\td1\t1\nq2\td4\t2\n",  # no header: the first line is a judgement
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td4\t2\n",
+        "qid\tdocid\trel\r\nq1\td1\t1\r\nq2\td4\t2\r\n",  # any header whose score column is not a number
+        "\r\nq1\td1\t1\r\n\r\nq2\td4\t2",  # blank lines, CRLF, no final line end
+    ],
+)
+def test_the_first_line_is_a_header_only_when_its_score_is_not_a_number(tmp_path: Path, qrels: str) -> None:
+    assert load_beir(write_beir(tmp_path / "d", qrels=qrels)).qrels == {"q1": {"d1": 1}, "q2": {"d4": 2}}
+
+
+def test_crlf_corpus_and_queries_load_like_lf(tmp_path: Path) -> None:
+    crlf = load_beir(write_beir(tmp_path / "crlf", eol="\r\n"))
+    lf = load_beir(write_beir(tmp_path / "lf"))
+    assert crlf.corpus == lf.corpus
+    assert crlf.queries == lf.queries
+    assert crlf.digest() == lf.digest()
+
+
+def test_a_judged_query_with_blank_text_is_refused_naming_file_line_and_id(tmp_path: Path) -> None:
+    queries = [QUERIES[0], {"_id": "q2", "text": "  "}, QUERIES[2]]
+    with pytest.raises(DatasetError, match=r"queries\.jsonl:2: query 'q2' has blank text"):
+        load_beir(write_beir(tmp_path / "blank", queries=queries))
+    no_text = [QUERIES[0], {"_id": "q2", "title": "zebra"}, QUERIES[2]]
+    with pytest.raises(DatasetError, match=r"queries\.jsonl:2: query 'q2' has blank text"):
+        load_beir(write_beir(tmp_path / "missing", queries=no_text))
+    # a query nothing is relevant to is not searched: its blank text is no obstacle
+    ds = load_beir(write_beir(tmp_path / "unjudged", queries=queries, qrels="q1\td1\t1\nq2\td4\t0\n"))
+    assert [q.id for q in ds.judged_queries()] == ["q1"]
+
+
+def test_the_corpus_digest_covers_ids_titles_and_texts_but_not_order(tmp_path: Path) -> None:
+    digest = load_beir(write_beir(tmp_path / "a")).digest()
+    assert load_beir(write_beir(tmp_path / "b", corpus=CORPUS[::-1])).digest() == digest
+    changed = [
+        [{**CORPUS[0], "text": "Other text."}, *CORPUS[1:]],
+        [{**CORPUS[0], "title": "Other title"}, *CORPUS[1:]],
+        [*CORPUS, {"_id": "d5", "title": "", "text": "extra"}],
+        # the same text moved between title and text is another document
+        [
+            {**CORPUS[0], "title": "", "text": "Apple orchards Growing fruit trees in cold climates."},
+            *CORPUS[1:],
+        ],
+    ]
+    for n, corpus in enumerate(changed):
+        assert load_beir(write_beir(tmp_path / f"c{n}", corpus=corpus)).digest() != digest
 
 
 def test_bad_corpus_lines_name_file_and_line(tmp_path: Path) -> None:
@@ -203,6 +268,52 @@ def test_evaluate_can_score_an_already_ingested_namespace(beir_dir: Path, router
     assert again.ingest_seconds is None
     assert again.namespace == first.namespace
     assert again.scores["keyword"].per_query_ndcg == first.scores["keyword"].per_query_ndcg
+
+
+def test_stored_corpus_tells_the_same_corpus_from_one_of_equal_size(tmp_path: Path, router: Router) -> None:
+    ds = load_beir(write_beir(tmp_path / "tiny"))
+    assert stored_corpus(router, ds) == (None, False)
+    report = evaluate(router, ds, modes=("keyword",))
+    assert stored_corpus(router, ds) == (4, True)
+    assert router.get(report.namespace, ["d1"])[0].metadata == {CORPUS_KEY: ds.digest()}
+    # the same folder rewritten with as many documents, other texts: counting alone took it for the same
+    rewritten = [{**d, "text": f"replaced {d['_id']}"} for d in CORPUS]
+    same_size = load_beir(write_beir(tmp_path / "tiny", corpus=rewritten))
+    assert len(same_size.corpus) == router.count(report.namespace)
+    assert stored_corpus(router, same_size) == (4, False)
+    assert stored_corpus(router, ds, titles=False) == (4, False), "ingested with titles: another text"
+
+
+def test_ingesting_again_replaces_the_namespace_so_nothing_stale_is_scored(
+    tmp_path: Path, router: Router
+) -> None:
+    evaluate(router, load_beir(write_beir(tmp_path / "tiny")), modes=("keyword",))
+    # "apple" and "zebra" are gone from the corpus; d3 is removed altogether
+    rewritten = [
+        {"_id": "d1", "title": "", "text": "Growing fruit trees."},
+        {"_id": "d2", "title": "", "text": "Red fruit."},
+        {"_id": "d4", "title": "", "text": "Herds cross the plains."},
+    ]
+    ds = load_beir(write_beir(tmp_path / "tiny", corpus=rewritten))
+    again = evaluate(router, ds, modes=("keyword",))
+    fresh = evaluate(router, ds, modes=("keyword",), namespace="eval:fresh")
+    assert router.count(again.namespace) == 3, "documents no longer in the corpus do not linger"
+    assert router.get(again.namespace, ["d3"]) == []
+    assert again.namespace == "eval:tiny:hash-64"
+    assert again.scores["keyword"].per_query_ndcg == fresh.scores["keyword"].per_query_ndcg
+    assert again.scores["keyword"].ndcg == 0.0
+    assert stored_corpus(router, ds) == (3, True)
+
+
+def test_evaluating_into_a_namespace_holding_other_records_is_refused(beir_dir: Path, router: Router) -> None:
+    router.ingest("acme:notes", [{"id": "n1", "text": "a note nobody may lose"}])
+    with pytest.raises(ConfigurationError, match=r"acme:notes:hash-64 holds 1 records that no evaluation"):
+        evaluate(router, load_beir(beir_dir), modes=("keyword",), namespace="acme:notes")
+    assert router.get("acme:notes", ["n1"])[0].text == "a note nobody may lose"
+    # the eval tenant is the evaluation's own: records written there before digests existed are replaced
+    router.ingest("eval:tiny", [{"id": "old", "text": "left by an older evaluation"}])
+    report = evaluate(router, load_beir(beir_dir), modes=("keyword",))
+    assert router.count(report.namespace) == len(CORPUS)
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,21 @@
 from vectorrouter.evaluation.beir import BeirDataset, BeirDocument, BeirQuery, DatasetError, load_beir
 from vectorrouter.evaluation.metrics import dcg, ndcg_at_k, rank_run, recall_at_k
 from vectorrouter.evaluation.run import (
+    CORPUS_KEY,
     MODES,
     PUBLISHED,
     EvalReport,
     ModeScores,
     Reference,
+    StoredCorpus,
     evaluate,
     format_report,
     report_json,
+    stored_corpus,
 )
 
 __all__ = [
+    "CORPUS_KEY",
     "MODES",
     "PUBLISHED",
     "BeirDataset",
@@ -30,6 +34,7 @@ __all__ = [
     "EvalReport",
     "ModeScores",
     "Reference",
+    "StoredCorpus",
     "dcg",
     "evaluate",
     "format_report",
@@ -38,4 +43,5 @@ __all__ = [
     "rank_run",
     "recall_at_k",
     "report_json",
+    "stored_corpus",
 ]

@@ -4,12 +4,18 @@ Only each query's ``text`` is ever read. BEIR query files may carry ``metadata``
 (SciFact does: the relevant document ids and sentences), so the loader drops it while parsing and
 :class:`BeirQuery` has no field that could hold it: nothing downstream can index or read it by accident.
 
-Qrels files from BEIR use CRLF line endings; ``\\r`` is stripped. The header row is optional.
+Qrels files from BEIR use CRLF line endings; ``\\r`` is stripped. The header row is optional: the first line
+is taken for it only when its score column is not a number (BEIR's reads ``query-id  corpus-id  score``), so a
+first judgement with a malformed score is reported, not skipped. Every score must be an integer, and at least one
+must be positive: a split with nothing relevant cannot be scored. A judged query with blank text is refused when
+loading, naming the line, rather than when the search for it fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +64,26 @@ class BeirDataset:
 
     def judged_queries(self) -> list[BeirQuery]:
         """Queries with at least one relevant (score > 0) document, in qrels order: the ones evaluated."""
-        return [self.queries[q] for q, rels in self.qrels.items() if any(s > 0 for s in rels.values())]
+        return [self.queries[q] for q in _judged(self.qrels)]
+
+    def digest(self) -> str:
+        """A fingerprint of the corpus (every id, title and text; not their order): equal digests, equal corpora.
+
+        The evaluation stamps it on the documents it ingests, so that a namespace is scored without ingesting
+        again only when it holds exactly these documents (not merely as many).
+        """
+        h = hashlib.sha256()
+        for doc_id in sorted(self.corpus):
+            doc = self.corpus[doc_id]
+            h.update(
+                json.dumps([doc.id, doc.title, doc.text], ensure_ascii=False).encode("utf-8", "surrogatepass")
+            )
+            h.update(b"\n")
+        return h.hexdigest()[:32]
+
+
+def _judged(qrels: dict[str, dict[str, int]]) -> list[str]:
+    return [q for q, rels in qrels.items() if any(s > 0 for s in rels.values())]
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -98,14 +123,25 @@ def _load_corpus(path: Path) -> dict[str, BeirDocument]:
     return corpus
 
 
-def _load_queries(path: Path, wanted: set[str]) -> dict[str, BeirQuery]:
+def _load_queries(path: Path, wanted: set[str], judged: set[str], qrels_name: str) -> dict[str, BeirQuery]:
     queries: dict[str, BeirQuery] = {}
     for number, row in _jsonl(path):
         query_id = str(row["_id"])
         if query_id in wanted:
             # only `text` is read; `metadata` may hold the gold evidence and is dropped here
-            queries[query_id] = BeirQuery(query_id, _text(path, number, row, "text"))
+            text = _text(path, number, row, "text")
+            if query_id in judged and not text.strip():
+                raise DatasetError(
+                    f"{path}:{number}: query {query_id!r} has blank text ({text!r}), and {qrels_name} judges "
+                    "a document relevant to it, so it would be searched",
+                    fix=f"give the query its text, or remove its lines from {qrels_name}",
+                )
+            queries[query_id] = BeirQuery(query_id, text)
     return queries
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _load_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -114,6 +150,7 @@ def _load_qrels(path: Path) -> dict[str, dict[str, int]]:
             f"{path} does not exist", fix="BEIR folders hold qrels/<split>.tsv, e.g. qrels/test.tsv"
         )
     qrels: dict[str, dict[str, int]] = {}
+    first = True
     with path.open(encoding="utf-8", newline="") as fh:
         for number, raw in enumerate(fh, start=1):
             line = raw.rstrip("\r\n").replace("\r", "")
@@ -125,13 +162,23 @@ def _load_qrels(path: Path) -> dict[str, dict[str, int]]:
                     f"{path}:{number} has {len(cols)} columns; expected query-id, corpus-id, score"
                 )
             query_id, doc_id, score = (c.strip() for c in cols)
-            try:
-                value = int(score)
-            except ValueError:
-                if number == 1:
-                    continue  # the header row
-                raise DatasetError(f"{path}:{number}: score {score!r} is not an integer") from None
-            qrels.setdefault(query_id, {})[doc_id] = value
+            header, first = first and not _NUMBER.fullmatch(score), False
+            if header:
+                continue  # the header row (``query-id  corpus-id  score``): its score column is not a number
+            if not _INTEGER.fullmatch(score):
+                raise DatasetError(f"{path}:{number}: score {score!r} is not an integer")
+            qrels.setdefault(query_id, {})[doc_id] = int(score)
+    if not _judged(qrels):
+        judgements = sum(len(rels) for rels in qrels.values())
+        raise DatasetError(
+            f"{path}: no query has a relevant document (a score above 0); "
+            + (
+                f"all {judgements} judgements score 0 or less"
+                if judgements
+                else "the file holds no judgements"
+            ),
+            fix="point at the qrels of a split that judges documents relevant (--split)",
+        )
     return qrels
 
 
@@ -146,7 +193,7 @@ def load_beir(path: str | Path, *, split: str = "test", name: str | None = None)
         )
     qrels = _load_qrels(root / "qrels" / f"{split}.tsv")
     corpus = _load_corpus(root / "corpus.jsonl")
-    queries = _load_queries(root / "queries.jsonl", set(qrels))
+    queries = _load_queries(root / "queries.jsonl", set(qrels), set(_judged(qrels)), f"qrels/{split}.tsv")
     for query_id, rels in qrels.items():
         if query_id not in queries:
             raise DatasetError(f"qrels/{split}.tsv judges query {query_id!r}, which queries.jsonl lacks")

@@ -9,6 +9,11 @@ it gives dense, keyword and hybrid modes the same text so the comparison between
 SciFact it beats indexing the text alone (see ``bench/keyword_scifact.py --ablations``).
 
 Queries that return nothing score 0 (trec_eval ``-c``), rather than being left out of the average.
+
+Every ingested document carries the corpus digest (:meth:`BeirDataset.digest`) in its metadata under
+:data:`CORPUS_KEY` (metadata is neither embedded nor ranked on). :func:`stored_corpus` compares it, so a
+namespace is scored without ingesting again only when it holds exactly this corpus, and ingesting replaces the
+namespace's contents (drop, then write) so documents no longer in the corpus do not linger.
 """
 
 from __future__ import annotations
@@ -18,28 +23,35 @@ import statistics
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from vectorrouter.errors import ConfigurationError
+from vectorrouter.errors import ConfigurationError, NamespaceNotFound
 from vectorrouter.evaluation.beir import BeirDataset, BeirQuery
 from vectorrouter.evaluation.metrics import ndcg_at_k, rank_run, recall_at_k
-from vectorrouter.types import SearchMode
+from vectorrouter.filters import Eq, Exists, Not
+from vectorrouter.types import Namespace, SearchMode
 
 if TYPE_CHECKING:
     from vectorrouter.router import Router
 
 __all__ = [
+    "CORPUS_KEY",
     "MODES",
     "PUBLISHED",
     "EvalReport",
     "ModeScores",
     "Reference",
+    "StoredCorpus",
     "evaluate",
     "format_report",
     "report_json",
+    "stored_corpus",
 ]
 
 MODES: tuple[SearchMode, ...] = ("dense", "keyword", "hybrid")
+
+#: Metadata key holding, on every document an evaluation ingests, the digest of the corpus it came from.
+CORPUS_KEY = "beir_corpus"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +139,58 @@ class EvalReport:
         return out
 
 
-def _document(doc_id: str, title: str, text: str) -> dict[str, str]:
-    return {"id": doc_id, "text": f"{title} {text}".strip()}
+def _document(doc_id: str, title: str, text: str, stamp: str) -> dict[str, Any]:
+    return {"id": doc_id, "text": f"{title} {text}".strip(), "metadata": {CORPUS_KEY: stamp}}
+
+
+def _stamp(dataset: BeirDataset, titles: bool) -> str:
+    # titles change the indexed text, so a namespace ingested without them is another corpus
+    return dataset.digest() if titles else f"{dataset.digest()}-untitled"
+
+
+class StoredCorpus(NamedTuple):
+    """What a namespace holds compared with a dataset's corpus (see :func:`stored_corpus`)."""
+
+    #: Records in the namespace; None when nobody wrote it.
+    records: int | None
+    #: True when those records are exactly the corpus, ingested as :func:`evaluate` would.
+    current: bool
+
+
+def stored_corpus(
+    router: Router, dataset: BeirDataset, namespace: str | None = None, *, titles: bool = True
+) -> StoredCorpus:
+    """Whether ``namespace`` (default ``eval:<dataset name>``) already holds exactly ``dataset``'s corpus.
+
+    True only when every record carries this corpus's digest and there are as many as documents: a corpus
+    rewritten with other texts, or another dataset of the same name and size, is not mistaken for it.
+    """
+    target = namespace or f"eval:{dataset.name}"
+    try:
+        records = router.count(target)
+    except NamespaceNotFound:
+        return StoredCorpus(None, False)
+    if records != len(dataset.corpus):
+        return StoredCorpus(records, False)
+    return StoredCorpus(records, router.count(target, Eq(CORPUS_KEY, _stamp(dataset, titles))) == records)
+
+
+def _clear(router: Router, target: str) -> str:
+    """Drop ``target`` if it exists, so the corpus written next replaces it; returns the name to write to."""
+    try:
+        ns: Namespace = router.resolve(target)
+    except NamespaceNotFound:
+        return target
+    foreign = router.count(ns, Not(Exists(CORPUS_KEY)))
+    if foreign and ns.tenant != "eval":
+        # not ours to drop: an evaluation replaces the namespace's contents
+        raise ConfigurationError(
+            f"{ns} holds {foreign} records that no evaluation wrote; evaluating there would drop them",
+            field="namespace",
+            fix="evaluate into a namespace of its own (the default is eval:<dataset>)",
+        )
+    router.drop_namespace(ns)
+    return str(ns)  # the same model version as before
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -151,8 +213,12 @@ def evaluate(
 ) -> EvalReport:
     """Ingest ``dataset`` into ``namespace`` (default ``eval:<dataset name>``) and score each mode.
 
+    Ingesting replaces what the namespace held: it is dropped first (keeping its model version). A namespace
+    outside the ``eval`` tenant holding records no evaluation wrote is refused instead of dropped.
+
     Reports nDCG@k, recall@k and recall@depth (each query asks for ``max(k, depth)`` hits). Pass
-    ``ingest=False`` to score a namespace already holding the corpus (re-embedding is the slow part), and
+    ``ingest=False`` to score a namespace already holding the corpus (re-embedding is the slow part; ask
+    :func:`stored_corpus` whether it does), and
     ``titles=False`` to ingest the text without titles (an ablation; see the module docstring).
     ``outage=True`` adds a row scored with every vector store of the namespace's ladder taken out of rotation:
     hybrid searches then degrade to the keyword step, which is what callers get during a vector-store outage.
@@ -176,8 +242,9 @@ def evaluate(
     ingest_seconds = None
     if ingest:
         started = time.perf_counter()
-        docs = (_document(d.id, d.title if titles else "", d.text) for d in dataset.corpus.values())
-        target = router.ingest(target, docs, progress=progress).namespace
+        stamp = _stamp(dataset, titles)
+        docs = (_document(d.id, d.title if titles else "", d.text, stamp) for d in dataset.corpus.values())
+        target = router.ingest(_clear(router, target), docs, progress=progress).namespace
         ingest_seconds = time.perf_counter() - started
     ns = router.resolve(target)
     target = str(ns)
