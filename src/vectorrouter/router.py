@@ -52,6 +52,7 @@ from vectorrouter.types import (
     Record,
     SearchMode,
     SearchResult,
+    check_encodable,
     check_vector,
     check_vectors,
     parse_logical,
@@ -584,6 +585,8 @@ class Router:
                     f"query text is blank ({query!r}): there is nothing to embed or match; pass words, or a vector"
                 )
             query = None  # the caller's vector is the whole query
+        elif query is not None:
+            check_encodable(query, "query")
         has_keyword = self.ladder.has_keyword_steps(ns)
         if mode is None:
             return "hybrid" if query and has_keyword else "dense"

@@ -28,6 +28,7 @@ __all__ = [
     "SearchMode",
     "SearchRequest",
     "SearchResult",
+    "check_encodable",
     "check_vector",
     "check_vectors",
     "validate_metadata",
@@ -157,6 +158,23 @@ def validate_metadata(metadata: Mapping[str, Any] | None) -> dict[str, MetaValue
     return out
 
 
+def check_encodable(text: str, where: str) -> None:
+    """Raise :class:`InvalidRecord` if ``text`` cannot be written as UTF-8 (a lone surrogate, as a file read with
+    ``errors="surrogateescape"`` leaves): stores, hashes and tokenizers would all fail on it further in.
+
+    >>> check_encodable("caf\\udce9", "query")
+    Traceback (most recent call last):
+    vectorrouter.errors.InvalidRecord: query: '\\udce9' at position 3 is not a Unicode character (a lone surrogate); decode the source with errors="replace" or fix its encoding
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRecord(
+            f"{where}: {text[exc.start]!r} at position {exc.start} is not a Unicode character (a lone "
+            'surrogate); decode the source with errors="replace" or fix its encoding'
+        ) from None
+
+
 def check_vector(vector: Sequence[float], where: str) -> None:
     """Raise :class:`InvalidRecord` naming ``where`` unless ``vector`` is a flat sequence of finite numbers.
 
@@ -225,6 +243,8 @@ class Record:
             raise InvalidRecord(f"record id {self.id[:40]!r}… is {len(self.id)} characters; the limit is 512")
         if not isinstance(self.text, str):
             raise InvalidRecord(f"record {self.id!r}: text must be a string, got {type(self.text).__name__}")
+        check_encodable(self.id, f"record {self.id!r}: id")
+        check_encodable(self.text, f"record {self.id!r}: text")
         object.__setattr__(self, "metadata", validate_metadata(self.metadata))
 
     def with_vector(self, vector: Sequence[float]) -> Record:

@@ -427,3 +427,14 @@ def test_repeated_ids_in_one_call_keep_the_last_and_say_so(
     with caplog.at_level("WARNING", logger="vectorrouter"):
         router.ingest("acme:docs", items[:2])
     assert "repeat an id" not in caplog.text
+
+
+def test_text_that_is_not_unicode_is_named_not_a_unicode_error(router: Router) -> None:
+    bad = "caf\udce9 au lait"  # what a latin-1 file read with errors="surrogateescape" gives
+    with pytest.raises(InvalidRecord, match=r"record 'r1': text: '\\udce9' at position 3 is not a Unicode"):
+        router.ingest("acme:docs", [Record(id="r1", text=bad)])
+    with pytest.raises(InvalidRecord, match=r"record 'r\\ud800': id: .* is not a Unicode character"):
+        router.ingest("acme:docs", [Record(id="r\ud800", text="fine")])
+    router.ingest("acme:docs", DOCS)
+    with pytest.raises(InvalidRecord, match=r"query: '\\udce9' at position 3"):
+        router.search("acme:docs", bad)
