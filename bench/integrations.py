@@ -62,8 +62,7 @@ from vectorrouter import DEFAULT_MODEL, ModelSpec, Router  # noqa: E402
 from vectorrouter.backends import make_vector_factory  # noqa: E402
 from vectorrouter.backends.tantivy_keyword import TantivyBackend  # noqa: E402
 from vectorrouter.embeddings import EmbeddingService, HashEmbedder, create_embedder  # noqa: E402
-from vectorrouter.errors import NamespaceNotFound  # noqa: E402
-from vectorrouter.evaluation import evaluate, load_beir, ndcg_at_k, rank_run  # noqa: E402
+from vectorrouter.evaluation import evaluate, load_beir, ndcg_at_k, rank_run, stored_corpus  # noqa: E402
 from vectorrouter.types import SearchMode  # noqa: E402
 
 HASH_384 = ModelSpec(version="hash-384", provider="hash", dimensions=384)
@@ -534,10 +533,7 @@ def quality(data: Path, split: str, modes: list[SearchMode], data_dir: Path) -> 
     out: dict[str, Any] = {"dataset": dataset.name, "split": split, "queries": len(judged), "k": K}
     # the embedded default, as `vectorrouter eval --data-dir` opens it: the corpus is embedded once and kept
     with Router.embedded(data_dir) as router:
-        try:
-            present = router.count(target) == len(dataset.corpus)
-        except NamespaceNotFound:
-            present = False
+        present = stored_corpus(router, dataset, target).current  # these documents, not only as many
         started = time.perf_counter()
         report = evaluate(router, dataset, modes=modes, k=K, namespace=target, ingest=not present)
         out.update(
