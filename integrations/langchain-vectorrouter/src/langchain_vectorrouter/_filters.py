@@ -13,8 +13,20 @@ Anything else raises :class:`~vectorrouter.errors.UnsupportedFilter` naming the 
 ``$regex``, ``$text``, ``$contains`` and callables cannot be run inside the stores, and dropping them would return
 documents the caller meant to exclude. A core :class:`~vectorrouter.filters.Filter` node is accepted as it is.
 
+Metadata the core cannot store flat is kept JSON-encoded (``langchain_vectorrouter._metadata``), so:
+
+- a filter on the encoding's own keys (``_lc_json``, ``_lc_json_keys``) raises :class:`UnsupportedFilter`:
+  they hold this package's encoding, not a caller's value, and nothing a caller means can be asked of them;
+- ``$exists`` sees encoded keys too: ``Exists(k)`` becomes ``Or(Exists(k), Eq("_lc_json_keys", k))``
+  (documents written before that list existed are seen only through their flat keys);
+- value operators (``$eq $ne $in $nin $gt…$lte $between $all``) compare flat values only: a document whose
+  value under the key is encoded (a nested dict, a mixed list, an int beyond 64 bits…) is treated as not
+  holding the key, exactly as a document without it (so ``$ne`` and ``$nin`` match it, ``$eq`` does not).
+
 >>> to_filter({"lang": "en", "year": {"$between": [2020, 2023]}}).to_dict()
 {'$and': [{'lang': {'$eq': 'en'}}, {'year': {'$gte': 2020, '$lte': 2023}}]}
+>>> to_filter({"author": {"$exists": True}}).to_dict()
+{'$or': [{'author': {'$exists': True}}, {'_lc_json_keys': {'$eq': 'author'}}]}
 """
 
 from __future__ import annotations
@@ -23,7 +35,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vectorrouter.errors import InvalidFilter, UnsupportedFilter
-from vectorrouter.filters import OPERATORS, And, Eq, Filter, Not, Or, Range, field_filters
+from vectorrouter.filters import OPERATORS, And, Eq, Exists, Filter, Not, Or, Range, field_filters
+
+from langchain_vectorrouter._metadata import ENCODING_KEYS, KEYS_KEY
 
 __all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "to_filter"]
 
@@ -66,6 +80,13 @@ def _parse(spec: Any, where: str) -> Filter:
             raise UnsupportedFilter(
                 _NAME, f"the logical operator {key!r} at {where} (supported: {', '.join(LOGICAL_OPERATORS)})"
             )
+        elif key in ENCODING_KEYS:
+            raise UnsupportedFilter(
+                _NAME,
+                f"a condition on {key!r} at {where}: it holds this package's JSON encoding of the metadata the "
+                "core cannot store flat, not a value of yours; filter on flat keys (a key of yours with this "
+                "name is stored inside the encoding and cannot be filtered on)",
+            )
         elif isinstance(value, Mapping):
             parts.extend(_field(key, value, where))
         else:
@@ -78,7 +99,7 @@ def _parse(spec: Any, where: str) -> Filter:
 def _field(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:
     """The core's operators through the core's parser, then this dialect's own ($between, $all)."""
     core = {op: value for op, value in ops.items() if op in OPERATORS}
-    out = field_filters(field, core, where) if core else []
+    out = [_seen_encoded(f) for f in field_filters(field, core, where)] if core else []
     at = f"{where}.{field}"
     for op, value in ops.items():
         if op in core:
@@ -98,3 +119,17 @@ def _field(field: str, ops: Mapping[str, Any], where: str) -> list[Filter]:
     if not out:
         raise InvalidFilter(f"{at} needs at least one operator")
     return out
+
+
+def _exists(field: str) -> Filter:
+    """Present flat, or listed among the keys kept JSON-encoded (see ``_metadata``)."""
+    return Or((Exists(field), Eq(KEYS_KEY, field)))
+
+
+def _seen_encoded(node: Filter) -> Filter:
+    """The core's ``$exists`` node widened to encoded keys; every other node as it is."""
+    if isinstance(node, Exists):
+        return _exists(node.field)
+    if isinstance(node, Not) and isinstance(node.filter, Exists):
+        return Not(_exists(node.filter.field))
+    return node

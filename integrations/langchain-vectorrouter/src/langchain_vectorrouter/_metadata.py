@@ -5,17 +5,21 @@ int, float, bool, ``None`` or a list of str/int/float. LangChain metadata can be
 
 - every top-level key whose value the core stores as it is, is stored as it is: filters see it;
 - every other key (nested dicts, lists holding dicts, bools, ``None`` or lists, integers beyond 64 bits,
-  non-finite floats, keys the core rejects, and a key named :data:`BLOB_KEY` itself) goes into one JSON object
-  stored as a string under :data:`BLOB_KEY`;
-- reading drops :data:`BLOB_KEY` and merges its object back, so the caller sees the original dict.
+  non-finite floats, keys the core rejects, and keys named :data:`BLOB_KEY` or :data:`KEYS_KEY` themselves)
+  goes into one JSON object stored as a string under :data:`BLOB_KEY`, and its name into the flat list
+  :data:`KEYS_KEY`, so that ``$exists`` can still see it (see ``_filters``);
+- reading drops both and merges the object back, so the caller sees the original dict.
 
-Limits, by design: values inside the JSON object are not filterable (filter on flat keys); tuples come back as
-lists and dict keys must be strings (JSON has nothing else); values JSON cannot hold (datetimes, sets, bytes…)
-are refused with the key named, never stringified behind the caller's back.
+Limits, by design: values inside the JSON object are not filterable (filter on flat keys; a value filter
+treats a document whose value is encoded as not holding the key); tuples come back as lists and dict keys
+must be strings (JSON has nothing else); values JSON cannot hold (datetimes, sets, bytes…) are refused with the
+key named, never stringified behind the caller's back.
 
 >>> stored = encode({"source": "a.pdf", "author": {"name": "Ada"}, "tags": ["x", True]})
 >>> sorted(stored)
-['_lc_json', 'source']
+['_lc_json', '_lc_json_keys', 'source']
+>>> stored["_lc_json_keys"]
+['author', 'tags']
 >>> decode(stored) == {"source": "a.pdf", "author": {"name": "Ada"}, "tags": ["x", True]}
 True
 """
@@ -30,10 +34,14 @@ from typing import Any
 from vectorrouter.errors import InvalidRecord
 from vectorrouter.types import RESERVED_PREFIX, MetaValue
 
-__all__ = ["BLOB_KEY", "decode", "encode"]
+__all__ = ["BLOB_KEY", "ENCODING_KEYS", "KEYS_KEY", "decode", "encode"]
 
 #: The metadata key holding, as a JSON object, every value the core cannot store flat.
 BLOB_KEY = "_lc_json"
+#: The metadata key listing the names of the keys held in :data:`BLOB_KEY` (written with it, never alone).
+KEYS_KEY = "_lc_json_keys"
+#: This package's own stored keys: never a caller's key as stored, so filters on them are refused.
+ENCODING_KEYS = (BLOB_KEY, KEYS_KEY)
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -51,7 +59,7 @@ def _flat_scalar(value: Any, *, in_list: bool) -> bool:
 
 def storable(key: Any, value: Any) -> bool:
     """True when the core stores ``key: value`` flat and gives it back unchanged."""
-    if not isinstance(key, str) or not key or key.startswith(RESERVED_PREFIX) or key == BLOB_KEY:
+    if not isinstance(key, str) or not key or key.startswith(RESERVED_PREFIX) or key in ENCODING_KEYS:
         return False
     if type(value) is list:
         return all(_flat_scalar(v, in_list=True) for v in value)
@@ -95,6 +103,7 @@ def encode(metadata: Mapping[str, Any] | None) -> dict[str, MetaValue]:
             extra[key] = value
     if extra:
         flat[BLOB_KEY] = json.dumps(extra, ensure_ascii=False, separators=(",", ":"))
+        flat[KEYS_KEY] = list(extra)
     return flat
 
 
@@ -107,6 +116,8 @@ def decode(stored: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in stored.items():
         if key == BLOB_KEY:
             blob = value
+        elif key == KEYS_KEY and BLOB_KEY in stored:
+            continue
         else:  # lists are copied so a caller mutating a result cannot reach into an in-memory store
             out[key] = list(value) if isinstance(value, list) else value
     if blob is not None:

@@ -7,7 +7,8 @@ from langchain_core.documents import Document
 from vectorrouter import InvalidFilter, Router, UnsupportedFilter
 from vectorrouter.filters import And, Eq, Exists, In, Ne, Nin, Not, Or, Range
 
-from langchain_vectorrouter import VectorRouterStore, to_filter
+from langchain_vectorrouter import BLOB_KEY, VectorRouterStore, to_filter
+from langchain_vectorrouter._metadata import KEYS_KEY
 
 
 @pytest.mark.parametrize(
@@ -21,8 +22,9 @@ from langchain_vectorrouter import VectorRouterStore, to_filter
         ({"year": {"$between": [2020, 2023]}}, Range("year", gte=2020, lte=2023)),
         ({"lang": {"$in": ["en", "fr"]}}, In("lang", ("en", "fr"))),
         ({"lang": {"$nin": ["en"]}}, Nin("lang", ("en",))),
-        ({"lang": {"$exists": True}}, Exists("lang")),
-        ({"lang": {"$exists": False}}, Not(Exists("lang"))),
+        # $exists also looks for the key among those kept JSON-encoded (see _metadata)
+        ({"lang": {"$exists": True}}, Or((Exists("lang"), Eq(KEYS_KEY, "lang")))),
+        ({"lang": {"$exists": False}}, Not(Or((Exists("lang"), Eq(KEYS_KEY, "lang"))))),
         ({"tags": {"$all": ["a", "b"]}}, And((Eq("tags", "a"), Eq("tags", "b")))),
         ({"$and": [{"a": 1}, {"b": 2}]}, And((Eq("a", 1), Eq("b", 2)))),
         ({"$or": [{"a": 1}, {"b": 2}]}, Or((Eq("a", 1), Eq("b", 2)))),
@@ -106,3 +108,65 @@ def test_a_misspelt_filter_keyword_raises_instead_of_searching_everything(store:
 def test_delete_by_filter_removes_only_the_matches(store: VectorRouterStore) -> None:
     store.delete(filter={"year": {"$lt": 2022}})
     assert {d.id for d in store.similarity_search("ice", k=10)} == {"y2023"}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {BLOB_KEY: {"$exists": True}},
+        {BLOB_KEY: '{"author":{"name":"Ada"}}'},
+        {KEYS_KEY: "author"},
+        {KEYS_KEY: {"$exists": False}},
+        {"$or": [{"lang": "en"}, {BLOB_KEY: {"$ne": "x"}}]},
+        {"$not": {KEYS_KEY: {"$in": ["author"]}}},
+    ],
+)
+def test_a_condition_on_the_metadata_encoding_itself_raises(spec: dict[str, Any]) -> None:
+    # these keys hold the package's JSON encoding, not a caller's value: no answer would mean what was asked
+    with pytest.raises(UnsupportedFilter, match="encoding"):
+        to_filter(spec)
+
+
+@pytest.fixture
+def encoded(router: Router) -> VectorRouterStore:
+    """Documents whose values under ``nested`` and ``mixed`` are kept JSON-encoded, beside flat ones."""
+    s = VectorRouterStore(router=router, namespace="filters:encoded")
+    s.add_documents(
+        [
+            Document(page_content="ice nested", metadata={"nested": {"a": 1}, "lang": "en"}),
+            Document(page_content="ice mixed", metadata={"mixed": ["x", 1, None], "lang": "fr"}),
+            Document(page_content="ice flat", metadata={"nested": "plain", "mixed": "plain"}),
+            Document(page_content="ice bare", metadata={"lang": "en"}),
+        ],
+        ids=["nested", "mixed", "flat", "bare"],
+    )
+    return s
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"nested": {"$exists": True}}, {"nested", "flat"}),
+        ({"nested": {"$exists": False}}, {"mixed", "bare"}),
+        ({"mixed": {"$exists": True}}, {"mixed", "flat"}),
+        ({"mixed": {"$exists": False}}, {"nested", "bare"}),
+        ({"$nor": [{"nested": {"$exists": True}}, {"mixed": {"$exists": True}}]}, {"bare"}),
+        ({"lang": {"$exists": False}}, {"flat"}),  # a flat key: as before
+        ({"nested": "plain"}, {"flat"}),  # value operators compare flat values only
+    ],
+)
+def test_exists_sees_keys_whose_values_are_kept_encoded(
+    encoded: VectorRouterStore, spec: dict[str, Any], expected: set[str]
+) -> None:
+    for mode in ("dense", "keyword", "hybrid"):
+        assert {d.id for d in encoded.similarity_search("ice", k=10, filter=spec, mode=mode)} == expected, (
+            mode
+        )
+
+
+def test_delete_refuses_a_filter_on_the_encoding_and_deletes_nothing(encoded: VectorRouterStore) -> None:
+    with pytest.raises(UnsupportedFilter):
+        encoded.delete(filter={BLOB_KEY: {"$exists": True}})
+    assert len(encoded.get_by_ids(["nested", "mixed", "flat", "bare"])) == 4
+    encoded.delete(filter={"nested": {"$exists": False}})
+    assert {d.id for d in encoded.get_by_ids(["nested", "mixed", "flat", "bare"])} == {"nested", "flat"}

@@ -7,7 +7,7 @@ from langchain_core.documents import Document
 from vectorrouter import InvalidRecord, Router
 
 from langchain_vectorrouter import BLOB_KEY, VectorRouterStore
-from langchain_vectorrouter._metadata import decode, encode, storable
+from langchain_vectorrouter._metadata import KEYS_KEY, decode, encode, storable
 
 AWKWARD = {
     "source": "report.pdf",
@@ -25,6 +25,7 @@ AWKWARD = {
     "_vr_internal": "reserved by the core",
     "": "empty key",
     BLOB_KEY: "a user key that happens to share our blob's name",
+    KEYS_KEY: ["a user key that happens to share our key list's name"],
     "empty": [],
     "empty_map": {},
 }
@@ -32,8 +33,28 @@ AWKWARD = {
 
 def test_flat_values_stay_flat_and_everything_else_goes_into_one_json_field() -> None:
     stored = encode(AWKWARD)
-    assert set(stored) == {"source", "page", "score", "draft", "reviewer", "tags", "empty", BLOB_KEY}
+    assert set(stored) == {
+        "source",
+        "page",
+        "score",
+        "draft",
+        "reviewer",
+        "tags",
+        "empty",
+        BLOB_KEY,
+        KEYS_KEY,
+    }
     assert decode(stored) == AWKWARD
+
+
+def test_the_names_of_encoded_keys_are_listed_flat_for_exists_filters() -> None:
+    stored = encode(AWKWARD)
+    encoded = {"author", "flags", "mixed", "matrix", "huge", "nan", "_vr_internal", "", "empty_map"}
+    encoded |= {BLOB_KEY, KEYS_KEY}  # a caller's keys of those names are encoded like any reserved key
+    assert sorted(stored[KEYS_KEY]) == sorted(encoded)  # type: ignore[arg-type]
+    assert KEYS_KEY not in encode({"source": "a.pdf", "tags": ["a"]}), "flat metadata stays as it was"
+    # a record written by others keeps a key of that name: only the encoding's own list is dropped
+    assert decode({KEYS_KEY: ["x"], "lang": "en"}) == {KEYS_KEY: ["x"], "lang": "en"}
 
 
 def test_storable_follows_what_the_core_keeps_unchanged() -> None:
