@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -59,6 +60,34 @@ def _options(kwargs: Mapping[str, Any], allowed: Iterable[str], method: str) -> 
     unknown = set(kwargs) - set(allowed)
     if unknown:  # an ignored typo such as ``filters=`` would silently widen the search
         raise TypeError(f"{method}() got unexpected keyword arguments {sorted(unknown)}")
+
+
+def _check_mmr(k: Any, fetch_k: Any, lambda_mult: Any) -> None:
+    for name, value in (("k", k), ("fetch_k", fetch_k)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise InvalidRecord(f"{name} must be a positive integer, got {value!r}")
+    if (
+        isinstance(lambda_mult, bool)
+        or not isinstance(lambda_mult, numbers.Real)
+        or not 0.0 <= float(lambda_mult) <= 1.0
+    ):
+        raise InvalidRecord(
+            f"lambda_mult must be a number in [0, 1] (0: most diverse, 1: most relevant), got {lambda_mult!r}"
+        )
+
+
+def _router_for(
+    router: Router | None, embedding: Embeddings | None, path: str | Path | None, model_version: str | None
+) -> Router:
+    if router is None:
+        return embedded_router(embedding, path, model_version=model_version)
+    if model_version is not None:
+        raise ConfigurationError(
+            "model_version names the model of the router from_texts builds, and router= was given",
+            field="model_version",
+            fix="drop model_version (the namespace's version is the given router's), or drop router=",
+        )
+    return router
 
 
 class VectorRouterStore(VectorStore):
@@ -352,14 +381,26 @@ class VectorRouterStore(VectorStore):
             )
         return lambda s: min(1.0, max(0.0, (1.0 + s) / 2.0))
 
+    def _relevance_fn(self, kwargs: Mapping[str, Any]) -> Callable[[float], float]:
+        """Relevance scores are dense cosine mapped into [0, 1], whatever the store's ``mode``; a call asking
+        for another mode is refused rather than quietly answered from the dense index."""
+        mode = kwargs.get("mode")
+        if mode not in (None, "dense"):
+            raise InvalidRecord(
+                f"relevance scores in [0, 1] are dense cosine similarities; mode={mode!r} has none (BM25 and "
+                "reciprocal-rank scores are unbounded): drop mode, or call "
+                f"similarity_search_with_score(query, mode={mode!r}) for that mode's own scores"
+            )
+        return self._select_relevance_score_fn()
+
     def _similarity_search_with_relevance_scores(self, query: str, k: int = 4, **kwargs: Any) -> Scored:
-        fn = self._select_relevance_score_fn()  # cosine similarity only means something in dense mode
+        fn = self._relevance_fn(kwargs)  # cosine similarity only means something in dense mode
         return [(d, fn(s)) for d, s in self._runner.run(self._scored_plan(query, k, kwargs, mode="dense"))]
 
     async def _asimilarity_search_with_relevance_scores(
         self, query: str, k: int = 4, **kwargs: Any
     ) -> Scored:
-        fn = self._select_relevance_score_fn()
+        fn = self._relevance_fn(kwargs)
         scored = await self._runner.arun(self._scored_plan(query, k, kwargs, mode="dense"))
         return [(d, fn(s)) for d, s in scored]
 
@@ -373,6 +414,7 @@ class VectorRouterStore(VectorStore):
         kwargs: dict[str, Any],
     ) -> Plan[list[Document]]:
         _options(kwargs, ("filter", "mode"), "max_marginal_relevance_search")
+        _check_mmr(k, fetch_k, lambda_mult)  # before embedding: the search would otherwise answer [] for k=0
         if vector is None:
             vector = yield EmbedQuery(self.namespace, query or "")
         else:
@@ -394,7 +436,8 @@ class VectorRouterStore(VectorStore):
     def max_marginal_relevance_search(
         self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, **kwargs: Any
     ) -> list[Document]:
-        """``fetch_k`` candidates from the store's mode, re-ranked for diversity by their stored vectors."""
+        """``fetch_k`` candidates from the store's mode (at least ``k``), re-ranked for diversity by their stored
+        vectors; ``lambda_mult`` in [0, 1] weighs relevance (1) against diversity (0)."""
         return self._runner.run(self._mmr_plan(query, None, k, fetch_k, lambda_mult, kwargs))
 
     async def amax_marginal_relevance_search(
@@ -424,11 +467,13 @@ class VectorRouterStore(VectorStore):
         router: Router | None = None,
         namespace: str = "default:langchain",
         path: str | Path | None = None,
+        model_version: str | None = None,
         **kwargs: Any,
     ) -> Self:
         """A store holding ``texts``. Without ``router``, an embedded one is built (in memory, or under
-        ``path``) whose model is ``embedding`` (or the router's default model when ``embedding`` is None)."""
-        router = router if router is not None else embedded_router(embedding, path)
+        ``path``) whose model is ``embedding`` (or the router's default model when ``embedding`` is None),
+        its version named after the model (or ``model_version``; see :func:`embedded_router`)."""
+        router = _router_for(router, embedding, path, model_version)
         store = cls(router, namespace, embedding=embedding, **kwargs)
         store.add_texts(texts, metadatas, ids=ids)
         return store
@@ -444,9 +489,10 @@ class VectorRouterStore(VectorStore):
         router: Router | None = None,
         namespace: str = "default:langchain",
         path: str | Path | None = None,
+        model_version: str | None = None,
         **kwargs: Any,
     ) -> Self:
-        router = router if router is not None else embedded_router(embedding, path)
+        router = _router_for(router, embedding, path, model_version)
         store = cls(router, namespace, embedding=embedding, **kwargs)
         await store.aadd_texts(texts, metadatas, ids=ids)
         return store

@@ -205,3 +205,49 @@ def test_bad_constructor_arguments_name_the_field(make_router: MakeRouter) -> No
     router = make_router()
     with pytest.raises(ConfigurationError, match="mode"):
         VectorRouterStore(router=router, namespace="a:b", mode="fuzzy")  # type: ignore[arg-type]
+
+
+def test_relevance_scores_refuse_a_mode_that_has_no_cosine_score(router: Router) -> None:
+    store = VectorRouterStore(router=router, namespace="emb:relevance-mode")
+    store.add_texts(["exact words here", "something else entirely"], ids=["x", "y"])
+    for mode in ("keyword", "hybrid"):
+        with pytest.raises(InvalidRecord, match=f"similarity_search_with_score\\(query, mode='{mode}'\\)"):
+            store.similarity_search_with_relevance_scores("exact words here", k=1, mode=mode)
+        with pytest.raises(InvalidRecord, match="dense cosine"):
+            asyncio.run(store.asimilarity_search_with_relevance_scores("exact words here", k=1, mode=mode))
+    dense = store.similarity_search_with_relevance_scores("exact words here", k=1, mode="dense")
+    assert [d.id for d, _ in dense] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"k": 0}, "k"),
+        ({"k": -2}, "k"),
+        ({"k": 1.5}, "k"),
+        ({"fetch_k": 0}, "fetch_k"),
+        ({"fetch_k": True}, "fetch_k"),
+        ({"lambda_mult": 1.5}, "lambda_mult"),
+        ({"lambda_mult": -0.1}, "lambda_mult"),
+        ({"lambda_mult": float("nan")}, "lambda_mult"),
+        ({"lambda_mult": "0.5"}, "lambda_mult"),
+    ],
+)
+def test_mmr_refuses_parameters_out_of_range_naming_them(
+    router: Router, options: dict[str, object], named: str
+) -> None:
+    store = VectorRouterStore(router=router, namespace="emb:mmr-check")
+    store.add_texts(["sea ice", "pack ice"], ids=["a", "b"])
+    vector = router.embeddings.embed(TEST_MODEL.version, ["sea ice"], "query")[0].tolist()
+    calls = [
+        lambda: store.max_marginal_relevance_search("sea ice", **options),  # type: ignore[arg-type]
+        lambda: store.max_marginal_relevance_search_by_vector(vector, **options),  # type: ignore[arg-type]
+        lambda: asyncio.run(store.amax_marginal_relevance_search("sea ice", **options)),  # type: ignore[arg-type]
+        lambda: store.as_retriever(search_type="mmr", search_kwargs=options).invoke("sea ice"),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidRecord, match=f"^{named} must be"):
+            call()
+    assert [d.id for d in store.max_marginal_relevance_search("sea ice", k=1, fetch_k=1, lambda_mult=1)] == [
+        "a"
+    ]
