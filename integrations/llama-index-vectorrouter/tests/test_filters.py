@@ -89,3 +89,26 @@ def test_malformed_values_are_invalid_and_say_why(filters: MetadataFilters, mess
 
 def test_no_filters_means_no_filter() -> None:
     assert to_filter(None) is None
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        one("==", 2**70),
+        one("!=", -(2**64)),
+        one(">", float("inf")),
+        one("in", [1, 2**63]),
+        one("nin", [float("nan")]),
+    ],
+)
+def test_a_value_flat_metadata_cannot_hold_is_refused_not_matched_against_nothing(
+    filters: MetadataFilters,
+) -> None:
+    # such values stay only inside the node's JSON: a condition on them would silently find nothing
+    with pytest.raises(UnsupportedFilter, match="not held in filterable metadata"):
+        to_filter(filters)
+
+
+def test_the_largest_64_bit_integers_still_filter() -> None:
+    assert to_filter(one("==", 2**63 - 1)) == Eq("k", 2**63 - 1)
+    assert to_filter(one("in", [-(2**63)])) == In("k", (-(2**63),))

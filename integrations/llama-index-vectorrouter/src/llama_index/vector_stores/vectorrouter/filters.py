@@ -23,6 +23,7 @@ insensitive)               cannot run inside the stores, and dropping it would w
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from llama_index.core.vector_stores.types import (
@@ -32,6 +33,7 @@ from llama_index.core.vector_stores.types import (
     MetadataFilters,
 )
 
+from llama_index.vector_stores.vectorrouter.nodes import INT64_RANGE as _INT64
 from vectorrouter.errors import InvalidFilter, UnsupportedFilter
 from vectorrouter.filters import And, Eq, Exists, Filter, In, Ne, Nin, Not, Or, Range
 
@@ -79,7 +81,19 @@ def _group(group: MetadataFilters, where: str) -> Filter:
 def _values(f: MetadataFilter, where: str) -> list[Any]:
     if not isinstance(f.value, list) or not f.value:
         raise InvalidFilter(f"{where}: operator {f.operator.value!r} takes a non-empty list, got {f.value!r}")
-    return list(f.value)
+    return [_stored_form(f.key, v, where) for v in f.value]
+
+
+def _stored_form(key: str, value: Any, where: str) -> Any:
+    """``value`` when a node's flat metadata can hold it; an int beyond 64 bits or a non-finite float is kept
+    only inside the node's JSON, so no stored value can ever match a condition on it."""
+    if (type(value) is int and not _INT64[0] <= value <= _INT64[1]) or (
+        type(value) is float and not math.isfinite(value)
+    ):
+        raise UnsupportedFilter(
+            _NAME, f"the value {value!r} on {key!r} at {where} (not held in filterable metadata)"
+        )
+    return value
 
 
 def _one(f: MetadataFilter, where: str) -> Filter:
@@ -96,6 +110,8 @@ def _one(f: MetadataFilter, where: str) -> Filter:
         return Nin(key, tuple(_values(f, where)))
     if op == FilterOperator.ALL:
         return And(tuple(Eq(key, v) for v in _values(f, where)))
+    if value is not None and not isinstance(value, list):
+        value = _stored_form(key, value, where)
     if value is None or isinstance(value, list):
         raise InvalidFilter(
             f"{where}: operator {op.value!r} on {key!r} compares with one value, got {value!r}"

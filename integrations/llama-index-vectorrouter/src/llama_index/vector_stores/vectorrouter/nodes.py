@@ -28,7 +28,9 @@ _TEXT_NODE_VALIDATOR = TextNode.__pydantic_validator__
 _new_text_node = TextNode.__new__
 #: The flat key ``delete(ref_doc_id)`` and ``VectorStoreQuery.doc_ids`` filter on.
 REF_DOC_KEY = "ref_doc_id"
-_INT64 = (-(2**63), 2**63 - 1)
+#: The integers flat metadata holds (one beyond stays only inside the node's JSON).
+INT64_RANGE = (-(2**63), 2**63 - 1)
+_INT64 = INT64_RANGE
 
 
 def _flat_scalar(value: Any, *, in_list: bool) -> bool:
