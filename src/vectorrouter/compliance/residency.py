@@ -144,10 +144,13 @@ class ResidencyPolicy:
         tag = record.metadata.get(self.field)
         region = self.region_of(ns)
         if tag is not None and tag != region:
+            if isinstance(tag, str) and region is not None and tag.upper() == region:
+                fix = f"region tags are upper case: tag it {self.field}={region!r}"
+            else:
+                fix = f"write it to a namespace of region {tag!r}"
             raise ResidencyViolation(
                 f"record {record.id!r} is tagged {self.field}={tag!r} but namespace {ns.logical} is "
-                f"{region or 'not region-bound'}; nothing was written. Fix: write it to a namespace of "
-                f"region {tag!r}",
+                f"{region or 'not region-bound'}; nothing was written. Fix: {fix}",
                 region=str(tag),
             )
 

@@ -71,3 +71,12 @@ def test_ingest_hook_refuses_a_record_tagged_for_another_region() -> None:
     assert hook([Record("a", "t", {"region": "EU"}), Record("b", "t")], ctx)
     with pytest.raises(ResidencyViolation, match="tagged region='US'"):
         hook([Record("c", "t", {"region": "US"})], ctx)
+
+
+def test_a_lower_case_tag_of_the_right_region_is_refused_with_the_right_fix() -> None:
+    hook = ResidencyHook(POLICY)
+    ctx = IngestContext(EU, TEST_MODEL)
+    with pytest.raises(ResidencyViolation, match=r"Fix: region tags are upper case: tag it region='EU'"):
+        hook([Record("c", "t", {"region": "eu"})], ctx)
+    with pytest.raises(ResidencyViolation, match=r"Fix: write it to a namespace of region 'US'"):
+        hook([Record("d", "t", {"region": "US"})], ctx)
