@@ -112,9 +112,16 @@ class IdentityVault:
         kid = self.keyring.active.key_id
         if kid == self._checked_key:
             return
+        self._opens(kid, "DESC")
+        self._checked_key = kid
+
+    def _opens(self, kid: str, order: str) -> None:
+        """The oldest (``ASC``) or newest (``DESC``) row sealed under ``kid`` opens with the keyring's secret for
+        it, or :meth:`_wrong_secret`. Nothing to check when no row is sealed under ``kid`` (or another process
+        just erased the last of them)."""
         rows = self.db.query(
             "SELECT digest, kind, seal_key, nonce, sealed FROM vr_vault WHERE seal_key = ? "
-            "ORDER BY created_at DESC, digest DESC LIMIT 1",
+            f"ORDER BY created_at {order}, digest {order} LIMIT 1",
             (kid,),
         )
         try:
@@ -122,7 +129,6 @@ class IdentityVault:
                 self._open(*row)
         except IntegrityError as exc:
             raise self._wrong_secret(kid) from exc
-        self._checked_key = kid
 
     def put(self, entries: Iterable[VaultEntry]) -> None:
         """Store identities; a digest already present is left as it is (same digest, same identity)."""
@@ -175,16 +181,7 @@ class IdentityVault:
             self.keyring.get(kid)  # a key retired or left out while data under it is stored: refuse
         for kid in sorted(seal_keys):
             for order in ("ASC", "DESC"):
-                rows = self.db.query(
-                    "SELECT digest, kind, seal_key, nonce, sealed FROM vr_vault WHERE seal_key = ? "
-                    f"ORDER BY created_at {order}, digest {order} LIMIT 1",
-                    (kid,),
-                )
-                try:
-                    for row in rows:  # none when another process just erased the last of them
-                        self._open(*row)
-                except IntegrityError as exc:
-                    raise self._wrong_secret(kid) from exc
+                self._opens(kid, order)
 
     def count(self, *, digest_key: str | None = None, seal_key: str | None = None) -> int:
         sql, params = "SELECT COUNT(*) FROM vr_vault WHERE 1=1", []
