@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vectorrouter.errors import InvalidRecord
-from vectorrouter.types import Record, validate_metadata
+from vectorrouter.types import Record, id_text, validate_metadata
 
 __all__ = ["chunk_markdown", "load_path"]
 
@@ -108,7 +108,8 @@ def _jsonl(path: Path) -> Iterator[Record]:
         rid = obj.get("id", obj.get("_id"))
         if rid is None:
             raise InvalidRecord(f"{path}:{lineno}: missing 'id' (or BEIR '_id')")
-        if isinstance(rid, bool) or not isinstance(rid, str | int):
+        record_id = id_text(rid)
+        if record_id is None:
             raise InvalidRecord(f"{path}:{lineno}: 'id' must be a string (or an integer), got {rid!r}")
         title = obj.get("title") or ""
         text = obj.get("text", "")
@@ -116,7 +117,7 @@ def _jsonl(path: Path) -> Iterator[Record]:
             md = validate_metadata(obj.get("metadata"))  # an object, or InvalidRecord naming the type
             if title:
                 md.setdefault("title", title)
-            yield Record(id=str(rid), text=f"{title}\n{text}" if title else text, metadata=md)
+            yield Record(id=record_id, text=f"{title}\n{text}" if title else text, metadata=md)
         except InvalidRecord as exc:
             raise InvalidRecord(f"{path}:{lineno}: {exc}") from None
 

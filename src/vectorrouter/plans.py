@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from vectorrouter.errors import DimensionMismatch, InvalidRecord, NamespaceNotFound
 from vectorrouter.filters import Filter
-from vectorrouter.types import Namespace, Record, SearchMode, parse_logical
+from vectorrouter.types import Namespace, Record, SearchMode, id_text, parse_logical
 
 if TYPE_CHECKING:
     from vectorrouter.router import Router
@@ -141,12 +141,10 @@ def id_list(ids: Iterable[str], name: str = "ids") -> list[str]:
         raise InvalidRecord(f"{name} must be a list of strings, got {type(ids).__name__}")
     out: list[str] = []
     for i, one in enumerate(ids):
-        if isinstance(one, str):
-            out.append(one)
-        elif isinstance(one, int) and not isinstance(one, bool):
-            out.append(str(one))
-        else:
+        text = id_text(one)
+        if text is None:
             raise InvalidRecord(f"{name}[{i}] is {one!r}; ids are strings (an integer is read as its digits)")
+        out.append(text)
     return out
 
 

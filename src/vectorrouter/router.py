@@ -55,6 +55,7 @@ from vectorrouter.types import (
     check_encodable,
     check_vector,
     check_vectors,
+    id_text,
     parse_logical,
     validate_metadata,
 )
@@ -125,18 +126,18 @@ def _to_record(item: RecordLike, position: int) -> Record:
                 " (and optional title, stored as metadata['title'])"
             )
         text = item.get("text", "")
-        rid = item.get("id", item.get("_id"))
+        given = item.get("id", item.get("_id"))
+        # no id: the content's digest, so the same text is written once
+        rid = text_id(str(text)) if given is None else id_text(given)
         if rid is None:
-            rid = text_id(str(text))  # no id: the content's digest, so the same text is written once
-        elif isinstance(rid, bool) or not isinstance(rid, str | int):
-            raise InvalidRecord(f"item {position}: id must be a string (or an integer), got {rid!r}")
+            raise InvalidRecord(f"item {position}: id must be a string (or an integer), got {given!r}")
         try:
             md = validate_metadata(item.get("metadata"))  # a mapping, or InvalidRecord naming the type
         except InvalidRecord as exc:
             raise InvalidRecord(f"item {position}: {exc}") from None
         if item.get("title"):
             md.setdefault("title", item["title"])
-        return Record(id=str(rid), text=text, metadata=md, vector=item.get("vector"))
+        return Record(id=rid, text=text, metadata=md, vector=item.get("vector"))
     raise InvalidRecord(f"item {position}: expected a str, a Record or a dict, got {type(item).__name__}")
 
 
@@ -575,18 +576,19 @@ class Router:
     ) -> SearchMode:
         if query is None and vector is None:
             raise InvalidRecord("search needs query text, a vector, or both")
-        if query is not None and (not isinstance(query, str) or not query.strip()):
+        if query is not None:
             if not isinstance(query, str):
                 raise InvalidRecord(
                     f"query must be text (str), got {type(query).__name__}; pass an embedding as vector="
                 )
-            if vector is None:
+            if query.strip():
+                check_encodable(query, "query")
+            elif vector is None:
                 raise InvalidRecord(
                     f"query text is blank ({query!r}): there is nothing to embed or match; pass words, or a vector"
                 )
-            query = None  # the caller's vector is the whole query
-        elif query is not None:
-            check_encodable(query, "query")
+            else:
+                query = None  # the caller's vector is the whole query
         has_keyword = self.ladder.has_keyword_steps(ns)
         if mode is None:
             return "hybrid" if query and has_keyword else "dense"

@@ -31,6 +31,7 @@ __all__ = [
     "check_encodable",
     "check_vector",
     "check_vectors",
+    "id_text",
     "validate_metadata",
 ]
 
@@ -158,6 +159,20 @@ def validate_metadata(metadata: Mapping[str, Any] | None) -> dict[str, MetaValue
     return out
 
 
+def id_text(value: object) -> str | None:
+    """An id as stored: a string as it is, an integer (not a bool) as its digits; ``None`` for anything else,
+    which callers refuse naming where it came from.
+
+    >>> id_text("a"), id_text(7), id_text(True), id_text(None)
+    ('a', '7', None, None)
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def check_encodable(text: str, where: str) -> None:
     """Raise :class:`InvalidRecord` if ``text`` cannot be written as UTF-8 (a lone surrogate, as a file read with
     ``errors="surrogateescape"`` leaves): stores, hashes and tokenizers would all fail on it further in.
@@ -209,7 +224,7 @@ _CHECK_CHUNK = 4096
 
 def check_vectors(records: Sequence[Record], where: str) -> None:
     """:func:`check_vector` for every record that carries a vector, naming the first bad one; one array
-    check for the whole list when all are fine (the common case)."""
+    check per 4,096 records when all are fine (the common case)."""
     with_vectors = [r for r in records if r.vector is not None]
     for start in range(0, len(with_vectors), _CHECK_CHUNK):  # a bounded copy, however large the ingest
         chunk = with_vectors[start : start + _CHECK_CHUNK]
