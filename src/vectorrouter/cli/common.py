@@ -17,10 +17,12 @@ from rich.text import Text
 
 from vectorrouter.router import Router
 
-__all__ = ["add_router_args", "config_path", "console", "open_router", "plain"]
+__all__ = ["add_router_args", "config_path", "console", "err_console", "open_router", "plain"]
 
 # Off a terminal (pipes, logs, CI) rich would fold tables to 80 columns; a wider fixed width stays readable.
 console = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+#: The same on stderr, for notes that must stay out of machine-readable stdout (``--json -``).
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
 
 
 def plain(value: object, style: str = "") -> Text:

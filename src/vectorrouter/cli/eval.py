@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 
-from vectorrouter.cli.common import add_router_args, console, open_router
+from vectorrouter.cli.common import add_router_args, console, err_console, open_router
 from vectorrouter.errors import ConfigurationError
 from vectorrouter.evaluation import evaluate, format_report, load_beir, report_json, stored_corpus
 from vectorrouter.evaluation.run import MODES
@@ -74,11 +72,7 @@ def run(args: argparse.Namespace) -> int:
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     target = args.namespace or f"eval:{dataset.name}"
     # with JSON on stdout, notes go to stderr so the output stays parseable
-    notes = (
-        Console(stderr=True, emoji=False, width=None if sys.stderr.isatty() else 160)
-        if args.json == "-"
-        else console
-    )
+    notes = err_console if args.json == "-" else console
     with open_router(args) as router:
         stored = stored_corpus(router, dataset, target)
         ingest = args.reingest or not stored.current
